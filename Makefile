@@ -1,0 +1,39 @@
+# redrive's developer entry points. Everything a test needs is installed by
+# these targets into .tools/ and .cache/ (both git-ignored).
+SHELL := /bin/bash
+GO ?= go
+TOOLS := $(CURDIR)/.tools/bin
+export PATH := $(TOOLS):$(PATH)
+export GOBIN := $(TOOLS)
+
+VERSITYGW_VERSION := v1.8.0
+HELM_VERSION := v3.22.0
+
+.PHONY: all build demo test test-unit tools bench lint docker clean
+
+all: build
+
+build:
+	$(GO) build -o bin/redrive ./cmd/redrive
+
+## demo: run the whole pipeline in one process (embedded broker, S3 and API).
+demo:
+	$(GO) run ./cmd/redrive demo
+
+## test: unit tests, then the end-to-end suite against real Kafka and S3.
+test: tools
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 14m ./...
+
+## tools: install what the tests need (idempotent, cached).
+tools: $(TOOLS)/versitygw $(TOOLS)/helm
+	./scripts/kafka.sh fetch
+
+$(TOOLS)/versitygw:
+	$(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+$(TOOLS)/helm:
+	$(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+clean:
+	rm -rf bin .tools .cache demo-output
