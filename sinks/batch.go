@@ -1,0 +1,117 @@
+package sinks
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// Content types of uploaded objects. A gzip object is labelled application/gzip and
+// carries no Content-Encoding: with "Content-Encoding: gzip" browsers, curl
+// --compressed and several HTTP clients transparently decompress on GET, so a
+// downloaded ".jsonl.gz" would silently hold plain text and break tools that trust
+// the suffix. Athena, Spark and Hive pick the codec from the ".gz" suffix, as they do
+// for Firehose's objects, so the suffix alone speaks for the encoding.
+const (
+	contentTypeGzip   = "application/gzip"
+	contentTypeNDJSON = "application/x-ndjson"
+)
+
+// topicPartition names an input topic-partition; batches never mix two of them.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// openBatch accumulates the lines of one topic-partition until it is sealed.
+//
+// Lines are compressed as they are appended (one gzip stream per open batch) rather
+// than at seal time: an open batch then holds its compressed bytes plus the
+// compressor's state (about 0.5-0.8 MiB) instead of up to MaxBytes of raw text, and a
+// sealed batch holds compressed bytes only. The compressors are pooled, so sealing
+// does not allocate a new one for the next batch.
+type openBatch struct {
+	buf      bytes.Buffer
+	zw       *gzip.Writer // nil when Compression is "none"
+	records  int
+	rawBytes int // uncompressed bytes appended, newlines included
+	minOff   int64
+	maxOff   int64
+	first    time.Time // clock time of the first line; dates the object key
+	dones    []func(error)
+	err      error // sticky: a failed write fails the whole batch at seal
+}
+
+// add appends one line and its newline. Writes go to a bytes.Buffer, which cannot
+// fail, so err stays nil in practice; it is kept so that an impossible error still
+// reaches every Done instead of being dropped.
+func (ob *openBatch) add(line []byte, offset int64, done func(error)) {
+	if ob.records == 0 || offset < ob.minOff {
+		ob.minOff = offset
+	}
+	if ob.records == 0 || offset > ob.maxOff {
+		ob.maxOff = offset
+	}
+	ob.records++
+	ob.rawBytes += len(line) + 1
+	ob.dones = append(ob.dones, done)
+	if ob.err != nil {
+		return
+	}
+	var w io.Writer = &ob.buf
+	if ob.zw != nil {
+		w = ob.zw
+	}
+	if _, err := w.Write(line); err != nil {
+		ob.err = fmt.Errorf("sinks: compress line at offset %d: %w", offset, err)
+		return
+	}
+	if _, err := w.Write([]byte{'\n'}); err != nil {
+		ob.err = fmt.Errorf("sinks: compress line at offset %d: %w", offset, err)
+	}
+}
+
+// sealedBatch is a closed batch waiting for, or in, its upload.
+type sealedBatch struct {
+	tp          topicPartition
+	key         string
+	contentType string
+	records     int
+	body        []byte        // compressed object body; dropped when finished
+	dones       []func(error) // one per line; dropped when finished
+
+	ctx    context.Context // ends when a flush or Close gives up on the batch
+	cancel context.CancelCauseFunc
+
+	state batchState // guarded by Batcher.mu
+	err   error      // outcome, written before done is closed
+	done  chan struct{}
+}
+
+// batchState says who owns a sealed batch; exactly one owner finishes it.
+type batchState int
+
+const (
+	stateQueued    batchState = iota // waiting for an upload slot; a give-up may take it
+	stateUploading                   // owned by an upload worker
+	stateAbandoned                   // taken from the queue by a give-up, which finishes it
+	stateFinished                    // every Done has been called
+)
+
+// compressors pools gzip writers between batches of one Batcher.
+type compressors struct{ pool sync.Pool }
+
+func (c *compressors) get(w *bytes.Buffer) *gzip.Writer {
+	if zw, ok := c.pool.Get().(*gzip.Writer); ok {
+		zw.Reset(w)
+		return zw
+	}
+	return gzip.NewWriter(w)
+}
+
+func (c *compressors) put(zw *gzip.Writer) { c.pool.Put(zw) }

@@ -1,0 +1,207 @@
+package sinks
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Batcher batches lines per input topic-partition, seals a batch by count, size or
+// age, and uploads sealed batches to a Store with at most MaxUploads in flight.
+//
+// Goroutines: one ager plus MaxUploads upload workers, all owned by the Batcher and
+// ended by Close. Memory: the open batch of each topic-partition (compressed bytes and
+// a compressor), plus the compressed bodies of sealed batches waiting for or in their
+// upload; the caller bounds the latter by bounding the lines it has pending.
+type Batcher struct {
+	cfg         Config
+	store       Store
+	log         *slog.Logger
+	now         func() time.Time
+	m           *metrics
+	zw          compressors
+	contentType string
+
+	life     context.Context // parent of every batch's context
+	stopLife context.CancelCauseFunc
+
+	pending     atomic.Int64
+	closed      atomic.Bool // set under mu before Close seals the open batches
+	closeCalled atomic.Bool
+
+	mu       sync.Mutex
+	wake     *sync.Cond // on mu: queue grew or stopping was set
+	parts    map[topicPartition]*partition
+	inflight map[topicPartition]map[*sealedBatch]struct{} // sealed, not finished
+	queue    []*sealedBatch                               // sealed, waiting for a worker
+	stopping bool
+
+	agerStop chan struct{}
+	agerDone chan struct{}
+	workers  sync.WaitGroup
+}
+
+// partition holds the open batch of one topic-partition. Lock order: partition.mu
+// before Batcher.mu, never the other way round.
+type partition struct {
+	mu   sync.Mutex
+	open *openBatch
+}
+
+// NewBatcher applies cfg's defaults, validates it and starts the ager and the upload
+// workers. Close stops them.
+func NewBatcher(cfg Config, store Store, opts ...Option) (*Batcher, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, fmt.Errorf("sinks: NewBatcher needs a Store")
+	}
+	o := options{log: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.reg == nil {
+		o.reg = prometheus.NewRegistry()
+	}
+	b := &Batcher{
+		cfg:         cfg,
+		store:       store,
+		log:         o.log,
+		now:         o.now,
+		m:           newMetrics(o.reg),
+		contentType: contentTypeNDJSON,
+		parts:       make(map[topicPartition]*partition),
+		inflight:    make(map[topicPartition]map[*sealedBatch]struct{}),
+		agerStop:    make(chan struct{}),
+		agerDone:    make(chan struct{}),
+	}
+	if cfg.Compression == CompressionGzip {
+		b.contentType = contentTypeGzip
+	}
+	b.wake = sync.NewCond(&b.mu)
+	b.life, b.stopLife = context.WithCancelCause(context.Background())
+	go b.runAger(agerInterval(cfg.MaxAge))
+	b.workers.Add(cfg.MaxUploads)
+	for range cfg.MaxUploads {
+		go b.runWorker()
+	}
+	return b, nil
+}
+
+// Add appends it.Line to the open batch of (it.Topic, it.Partition) and seals the
+// batch when it reaches MaxRecords or MaxBytes. It never waits for an upload. After
+// Close has begun, it.Done is called at once with ErrClosed.
+func (b *Batcher) Add(it Item) {
+	tp := topicPartition{it.Topic, it.Partition}
+	p := b.partitionFor(tp)
+	if p == nil {
+		b.reject(it)
+		return
+	}
+	p.mu.Lock()
+	// Close sets closed before it takes each partition's lock to seal it, so an Add
+	// that gets the lock after that seal sees closed and never strands a line.
+	if b.closed.Load() {
+		p.mu.Unlock()
+		b.reject(it)
+		return
+	}
+	defer p.mu.Unlock()
+	b.pending.Add(1)
+	b.m.pending.Inc()
+	size := len(it.Line) + 1
+	if p.open != nil && p.open.rawBytes+size > b.cfg.MaxBytes {
+		b.sealLocked(tp, p)
+	}
+	if p.open == nil {
+		p.open = b.newOpenBatch()
+	}
+	p.open.add(it.Line, it.Offset, it.Done)
+	if p.open.records >= b.cfg.MaxRecords || p.open.rawBytes >= b.cfg.MaxBytes {
+		b.sealLocked(tp, p)
+	}
+}
+
+// reject hands an item that arrived after Close its Done(ErrClosed).
+func (b *Batcher) reject(it Item) {
+	if it.Done != nil {
+		it.Done(fmt.Errorf("sinks: add %s/%d@%d: %w", it.Topic, it.Partition, it.Offset, ErrClosed))
+	}
+}
+
+// partitionFor returns the partition of tp, creating it, or nil once Close has begun.
+func (b *Batcher) partitionFor(tp topicPartition) *partition {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed.Load() {
+		return nil
+	}
+	p := b.parts[tp]
+	if p == nil {
+		p = &partition{}
+		b.parts[tp] = p
+	}
+	return p
+}
+
+// Pending returns the number of lines added whose Done has not returned yet.
+func (b *Batcher) Pending() int { return int(b.pending.Load()) }
+
+func (b *Batcher) newOpenBatch() *openBatch {
+	ob := &openBatch{first: b.now()}
+	if b.cfg.Compression == CompressionGzip {
+		ob.zw = b.zw.get(&ob.buf)
+	}
+	return ob
+}
+
+// sealLocked closes p's open batch and queues it for upload. p.mu must be held.
+func (b *Batcher) sealLocked(tp topicPartition, p *partition) {
+	ob := p.open
+	p.open = nil
+	if ob == nil {
+		return
+	}
+	if ob.zw != nil {
+		if err := ob.zw.Close(); err != nil && ob.err == nil {
+			ob.err = fmt.Errorf("sinks: finish gzip stream: %w", err)
+		}
+		b.zw.put(ob.zw)
+		ob.zw = nil
+	}
+	sb := &sealedBatch{
+		tp:          tp,
+		key:         objectKey(b.cfg.Prefix, tp.topic, tp.partition, ob.minOff, ob.maxOff, ob.first, b.cfg.Compression),
+		contentType: b.contentType,
+		records:     ob.records,
+		body:        ob.buf.Bytes(),
+		dones:       ob.dones,
+		done:        make(chan struct{}),
+	}
+	sb.ctx, sb.cancel = context.WithCancelCause(b.life)
+	b.m.batchRecords.Observe(float64(sb.records))
+	b.m.batchBytes.Observe(float64(len(sb.body)))
+	if ob.err != nil {
+		b.log.Error("sink batch could not be built", "key", sb.key, "records", sb.records, "err", ob.err)
+		sb.state = stateAbandoned
+		b.finish(sb, ob.err)
+		return
+	}
+	b.mu.Lock()
+	set := b.inflight[tp]
+	if set == nil {
+		set = make(map[*sealedBatch]struct{})
+		b.inflight[tp] = set
+	}
+	set[sb] = struct{}{}
+	b.queue = append(b.queue, sb)
+	b.mu.Unlock()
+	b.wake.Signal()
+}

@@ -1,0 +1,103 @@
+package sinks
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Compression values accepted by Config.Compression.
+const (
+	CompressionGzip = "gzip"
+	CompressionNone = "none"
+)
+
+// maxBatchBytes bounds Config.MaxBytes: a batch is held in memory and uploaded with a
+// single PutObject (limit 5 GiB), so anything near that is a configuration mistake.
+const maxBatchBytes = 1 << 30
+
+// Config is the declarative configuration of a Batcher.
+type Config struct {
+	// Prefix is prepended to every object key; leading and trailing slashes are
+	// ignored. Default "" (keys then start at "dt=").
+	Prefix string
+	// MaxRecords seals a batch when it holds this many lines. Default 10000.
+	MaxRecords int
+	// MaxBytes seals a batch before it would exceed this many uncompressed bytes
+	// (lines plus their newlines); a single longer line makes a batch of its own.
+	// Default 8 MiB, at most 1 GiB.
+	MaxBytes int
+	// MaxAge seals a batch this long after its first line. Default 30s.
+	MaxAge time.Duration
+	// Compression is "gzip" or "none". Default "gzip".
+	Compression string
+	// UploadTimeout bounds one upload attempt. Default 60s.
+	UploadTimeout time.Duration
+	// RetryInitial is the first wait between upload attempts (exponential backoff
+	// with jitter). Default 500ms.
+	RetryInitial time.Duration
+	// RetryMax caps the wait between upload attempts. Default 30s.
+	RetryMax time.Duration
+	// MaxUploads bounds the uploads in flight at once across all partitions; sealed
+	// batches wait for a slot. Default 4.
+	MaxUploads int
+}
+
+// SetDefaults fills every zero field with its documented default.
+func (c *Config) SetDefaults() {
+	if c.MaxRecords == 0 {
+		c.MaxRecords = 10000
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 8 << 20
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = 30 * time.Second
+	}
+	if c.Compression == "" {
+		c.Compression = CompressionGzip
+	}
+	if c.UploadTimeout == 0 {
+		c.UploadTimeout = 60 * time.Second
+	}
+	if c.RetryInitial == 0 {
+		c.RetryInitial = 500 * time.Millisecond
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 30 * time.Second
+	}
+	if c.MaxUploads == 0 {
+		c.MaxUploads = 4
+	}
+}
+
+// Validate reports every invalid field; each error names its field.
+func (c Config) Validate() error {
+	var errs []error
+	positive := func(name string, v int64) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("sinks: %s must be > 0, got %d", name, v))
+		}
+	}
+	positive("MaxRecords", int64(c.MaxRecords))
+	positive("MaxBytes", int64(c.MaxBytes))
+	positive("MaxUploads", int64(c.MaxUploads))
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"MaxAge", c.MaxAge}, {"UploadTimeout", c.UploadTimeout}, {"RetryInitial", c.RetryInitial}, {"RetryMax", c.RetryMax}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("sinks: %s must be > 0, got %s", d.name, d.v))
+		}
+	}
+	if c.MaxBytes > maxBatchBytes {
+		errs = append(errs, fmt.Errorf("sinks: MaxBytes must be at most %d (1 GiB), got %d", maxBatchBytes, c.MaxBytes))
+	}
+	if c.RetryInitial > 0 && c.RetryMax > 0 && c.RetryMax < c.RetryInitial {
+		errs = append(errs, fmt.Errorf("sinks: RetryMax (%s) must be >= RetryInitial (%s)", c.RetryMax, c.RetryInitial))
+	}
+	if c.Compression != CompressionGzip && c.Compression != CompressionNone {
+		errs = append(errs, fmt.Errorf("sinks: Compression must be %q or %q, got %q", CompressionGzip, CompressionNone, c.Compression))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,95 @@
+package sinks
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfigDefaults proves SetDefaults fills the documented defaults and keeps
+// values that were set.
+func TestConfigDefaults(t *testing.T) {
+	var c Config
+	c.SetDefaults()
+	want := Config{
+		MaxRecords: 10000, MaxBytes: 8 << 20, MaxAge: 30 * time.Second, Compression: "gzip",
+		UploadTimeout: 60 * time.Second, RetryInitial: 500 * time.Millisecond, RetryMax: 30 * time.Second,
+		MaxUploads: 4,
+	}
+	if c != want {
+		t.Fatalf("defaults = %+v, want %+v", c, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	c = Config{MaxRecords: 7, Compression: "none", Prefix: "p/"}
+	c.SetDefaults()
+	if c.MaxRecords != 7 || c.Compression != "none" || c.Prefix != "p/" {
+		t.Fatalf("SetDefaults overwrote set fields: %+v", c)
+	}
+}
+
+// TestConfigValidate proves each invalid field is reported by name.
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		name  string
+		edit  func(*Config)
+		field string
+	}{
+		{"records", func(c *Config) { c.MaxRecords = -1 }, "MaxRecords"},
+		{"bytes", func(c *Config) { c.MaxBytes = -1 }, "MaxBytes"},
+		{"bytes too big", func(c *Config) { c.MaxBytes = 2 << 30 }, "MaxBytes"},
+		{"age", func(c *Config) { c.MaxAge = -time.Second }, "MaxAge"},
+		{"compression", func(c *Config) { c.Compression = "zstd" }, "Compression"},
+		{"timeout", func(c *Config) { c.UploadTimeout = -1 }, "UploadTimeout"},
+		{"retry initial", func(c *Config) { c.RetryInitial = -1 }, "RetryInitial"},
+		{"retry max", func(c *Config) { c.RetryMax = -1 }, "RetryMax"},
+		{"retry max below initial", func(c *Config) { c.RetryInitial, c.RetryMax = time.Second, time.Millisecond }, "RetryMax"},
+		{"uploads", func(c *Config) { c.MaxUploads = -2 }, "MaxUploads"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Config
+			tc.edit(&c)
+			c.SetDefaults()
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.field) {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tc.field)
+			}
+			if _, err := NewBatcher(c, newMemStore()); err == nil {
+				t.Fatalf("NewBatcher accepted an invalid %s", tc.field)
+			}
+		})
+	}
+}
+
+// TestS3ClientConfigValidate proves the S3 client configuration names bad fields.
+func TestS3ClientConfigValidate(t *testing.T) {
+	cases := []struct {
+		name  string
+		cfg   S3ClientConfig
+		field string // "" means valid
+	}{
+		{"aws defaults", S3ClientConfig{}, ""},
+		{"endpoint", S3ClientConfig{Endpoint: "http://127.0.0.1:9000", PathStyle: true}, ""},
+		{"relative endpoint", S3ClientConfig{Endpoint: "127.0.0.1:9000"}, "Endpoint"},
+		{"key without secret", S3ClientConfig{AccessKeyID: "a"}, "SecretAccessKey"},
+		{"secret without key", S3ClientConfig{SecretAccessKey: "s"}, "AccessKeyID"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.cfg
+			c.SetDefaults()
+			if c.Region != "us-east-1" && tc.cfg.Region == "" {
+				t.Fatalf("Region default = %q, want us-east-1", c.Region)
+			}
+			err := c.Validate()
+			if tc.field == "" && err != nil {
+				t.Fatalf("Validate() = %v, want nil", err)
+			}
+			if tc.field != "" && (err == nil || !strings.Contains(err.Error(), tc.field)) {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tc.field)
+			}
+		})
+	}
+}

@@ -1,0 +1,28 @@
+package sinks
+
+import "errors"
+
+// Item is one output line and the input coordinates it came from.
+type Item struct {
+	// Topic is the input topic the record was read from (the main topic or the DLQ topic).
+	Topic string
+	// Partition is the input partition the record was read from.
+	Partition int32
+	// Offset is the record's input offset.
+	Offset int64
+	// Line is one JSON object without a trailing newline (the sink adds '\n').
+	// The sink owns it after Add.
+	Line []byte
+	// Done is called exactly once: with nil once the batch holding the line is
+	// durable, with a non-nil error when the sink gave up on it. It is called from
+	// the sink's goroutines and must not block long. It may be nil.
+	Done func(err error)
+}
+
+// ErrGaveUp is wrapped by the error passed to Item.Done (and returned by
+// FlushPartition and Close) when a batch's context ended before its upload succeeded.
+var ErrGaveUp = errors.New("sinks: gave up before the batch was durable")
+
+// ErrClosed is passed to Item.Done for items added after Close began, and returned
+// by a second Close.
+var ErrClosed = errors.New("sinks: batcher closed")
