@@ -1,0 +1,172 @@
+package enrich
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+)
+
+// Client sends records to the enrichment API. It is safe for concurrent use.
+type Client struct {
+	cfg     Config
+	url     *urlTemplate
+	http    *http.Client
+	breaker *gobreaker.CircuitBreaker[json.RawMessage]
+	slots   chan struct{} // one token per request in flight
+	log     *slog.Logger
+	m       *metrics
+}
+
+// New validates cfg (after SetDefaults) and returns a Client.
+func New(cfg Config, opts ...Option) (*Client, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tmpl, err := parseTemplate(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("enrich: URL: %w", err)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if o.registerer == nil {
+		o.registerer = prometheus.NewRegistry()
+	}
+	if o.httpClient == nil {
+		o.httpClient = newHTTPClient(cfg.Concurrency)
+	}
+	m := newMetrics(o.registerer)
+	return &Client{
+		cfg:     cfg,
+		url:     tmpl,
+		http:    o.httpClient,
+		breaker: newBreaker(cfg, o.logger, m),
+		slots:   make(chan struct{}, cfg.Concurrency),
+		log:     o.logger,
+		m:       m,
+	}, nil
+}
+
+// newHTTPClient returns a client whose pool keeps as many idle connections
+// per host as there may be requests in flight: Go's default of 2 idle per
+// host would make most requests dial anew under load.
+func newHTTPClient(concurrency int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = concurrency
+	t.MaxConnsPerHost = concurrency
+	t.MaxIdleConns = max(t.MaxIdleConns, concurrency)
+	return &http.Client{Transport: t}
+}
+
+// Enrich sends one record and returns the API's JSON answer. value is the
+// record's raw JSON object, sent as the body of POST/PUT/PATCH; fields is its
+// decoded top-level map, used by URL placeholders.
+//
+// Each attempt waits for a concurrency slot (ctx-aware), passes the circuit
+// breaker and has its own timeout; transient failures are retried in line up
+// to Config.Retries times with exponential backoff and jitter. Permanent
+// failures and breaker refusals are returned at once. Every failure is an
+// *Error; when ctx ends first its class is ClassCanceled.
+func (c *Client) Enrich(ctx context.Context, value []byte, fields map[string]any) (json.RawMessage, error) {
+	target, err := c.url.expand(fields)
+	if err != nil {
+		c.m.count(err)
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		err := c.canceled(ctx, nil)
+		c.m.count(err)
+		return nil, err
+	}
+	var last error
+	b := backoff.WithContext(backoff.WithMaxRetries(c.newBackOff(), uint64(c.cfg.retries())), ctx)
+	out, err := backoff.RetryWithData(func() (json.RawMessage, error) {
+		res, err := c.attempt(ctx, target, value)
+		if err == nil {
+			return res, nil
+		}
+		last = err
+		if cls := ClassOf(err); !cls.Retryable() || cls == ClassBreakerOpen {
+			return nil, backoff.Permanent(err)
+		}
+		return nil, err
+	}, b)
+	switch {
+	case err == nil:
+		return out, nil
+	case ClassOf(err) == ClassCanceled:
+		return nil, err
+	case ctx.Err() != nil:
+		// ctx ended during a backoff sleep: backoff returns ctx.Err().
+		return nil, c.canceled(ctx, last)
+	}
+	return nil, err
+}
+
+// newBackOff returns the in-line backoff of one Enrich call. Its number of
+// tries is bounded by WithMaxRetries, not by elapsed time.
+func (c *Client) newBackOff() backoff.BackOff {
+	return backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(c.cfg.RetryInitial),
+		backoff.WithMaxInterval(c.cfg.RetryMax),
+		backoff.WithMultiplier(2),
+		backoff.WithRandomizationFactor(0.5),
+		backoff.WithMaxElapsedTime(0),
+	)
+}
+
+// attempt makes one try: it takes a concurrency slot, for this try only, and
+// runs the request through the breaker.
+func (c *Client) attempt(ctx context.Context, target string, body []byte) (json.RawMessage, error) {
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		err := c.canceled(ctx, nil)
+		c.m.count(err)
+		return nil, err
+	}
+	defer func() { <-c.slots }()
+
+	out, err := c.breaker.Execute(func() (json.RawMessage, error) {
+		return c.send(ctx, target, body)
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		err = &Error{Class: ClassBreakerOpen, Err: err}
+	}
+	c.m.count(err)
+	return out, err
+}
+
+// canceled is the error returned when the caller's ctx ended; last, if any,
+// is the failure of the try before.
+func (c *Client) canceled(ctx context.Context, last error) error {
+	cause := context.Cause(ctx)
+	if last != nil {
+		cause = fmt.Errorf("%w (after: %w)", cause, last)
+	}
+	return &Error{Class: ClassCanceled, Err: cause}
+}
+
+// BreakerState returns the circuit breaker's current state, for readiness
+// reporting and tests. Reading it moves an open breaker whose BreakerOpenFor
+// has passed to half-open, as any call would.
+func (c *Client) BreakerState() gobreaker.State {
+	return c.breaker.State()
+}
+
+// Close releases idle connections. The Client must not be used afterwards.
+func (c *Client) Close() {
+	c.http.CloseIdleConnections()
+}

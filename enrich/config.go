@@ -1,0 +1,163 @@
+package enrich
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is the declarative configuration of a Client. Call SetDefaults, then
+// Validate; New does both.
+type Config struct {
+	// URL of the enrichment API; required, http or https. It may contain
+	// {field} placeholders, replaced (path-escaped) by the record's top-level
+	// fields, e.g. http://api/users/{user_id} for GET lookups.
+	URL string
+	// Method is the HTTP method, default POST. POST, PUT and PATCH send the
+	// record's JSON bytes as they are, with Content-Type application/json;
+	// GET and DELETE send no body.
+	Method string
+	// Headers are extra request headers, e.g. Authorization. They are never
+	// logged nor included in errors.
+	Headers map[string]string
+	// Timeout bounds one request attempt, answer body included; default 2s.
+	Timeout time.Duration
+	// Concurrency is the maximum number of requests in flight, default 32.
+	// The default transport keeps as many idle connections per host and opens
+	// at most that many per host.
+	Concurrency int
+	// Retries is the number of in-line retries of a transient failure before
+	// Enrich gives up, default 2 (so 3 tries). 0 means try once; -1 is
+	// rejected. Use NoRetries to ask for 0 explicitly, since 0 means default.
+	Retries int
+	// RetryInitial is the first in-line backoff, default 100ms; it grows
+	// exponentially (x2) with ±50% jitter.
+	RetryInitial time.Duration
+	// RetryMax caps one in-line backoff, default 1s.
+	RetryMax time.Duration
+	// BreakerFailures is the number of consecutive transient failures that
+	// open the circuit breaker, default 5.
+	BreakerFailures uint32
+	// BreakerOpenFor is how long the breaker stays open before it lets probe
+	// requests through (half-open), default 10s.
+	BreakerOpenFor time.Duration
+	// BreakerHalfOpen is the number of probe requests allowed while
+	// half-open; that many consecutive successes close the breaker. Default 1.
+	BreakerHalfOpen uint32
+	// MaxResponseBytes bounds the body of a successful answer, default 1 MiB;
+	// a larger one is ClassBadResponse.
+	MaxResponseBytes int64
+}
+
+// NoRetries is the value of Config.Retries that disables in-line retries
+// (a zero Retries means "use the default").
+const NoRetries = -1
+
+// Defaults of Config, as documented on its fields.
+const (
+	DefaultMethod           = "POST"
+	DefaultTimeout          = 2 * time.Second
+	DefaultConcurrency      = 32
+	DefaultRetries          = 2
+	DefaultRetryInitial     = 100 * time.Millisecond
+	DefaultRetryMax         = time.Second
+	DefaultBreakerFailures  = 5
+	DefaultBreakerOpenFor   = 10 * time.Second
+	DefaultBreakerHalfOpen  = 1
+	DefaultMaxResponseBytes = 1 << 20
+)
+
+// SetDefaults fills the zero fields with their defaults and upper-cases
+// Method.
+func (c *Config) SetDefaults() {
+	c.Method = strings.ToUpper(strings.TrimSpace(c.Method))
+	if c.Method == "" {
+		c.Method = DefaultMethod
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.Retries == 0 {
+		c.Retries = DefaultRetries
+	}
+	if c.RetryInitial == 0 {
+		c.RetryInitial = DefaultRetryInitial
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = DefaultRetryMax
+	}
+	if c.BreakerFailures == 0 {
+		c.BreakerFailures = DefaultBreakerFailures
+	}
+	if c.BreakerOpenFor == 0 {
+		c.BreakerOpenFor = DefaultBreakerOpenFor
+	}
+	if c.BreakerHalfOpen == 0 {
+		c.BreakerHalfOpen = DefaultBreakerHalfOpen
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+}
+
+// retries is the number of in-line retries, NoRetries mapped to 0.
+func (c Config) retries() int {
+	if c.Retries == NoRetries {
+		return 0
+	}
+	return c.Retries
+}
+
+// Validate reports every invalid field; each error names its field, e.g.
+// "enrich: URL: ...". It expects SetDefaults to have run.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("enrich: %s: "+format, append([]any{field}, args...)...))
+	}
+	if _, err := parseTemplate(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("enrich: URL: %w", err))
+	}
+	switch c.Method {
+	case "GET", "POST", "PUT", "PATCH", "DELETE":
+	default:
+		bad("Method", "%q is not one of GET, POST, PUT, PATCH, DELETE", c.Method)
+	}
+	for k := range c.Headers {
+		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
+			bad("Headers", "invalid header name %q", k)
+		}
+	}
+	if c.Timeout <= 0 {
+		bad("Timeout", "must be positive, got %s", c.Timeout)
+	}
+	if c.Concurrency <= 0 {
+		bad("Concurrency", "must be positive, got %d", c.Concurrency)
+	}
+	if c.Retries < NoRetries {
+		bad("Retries", "must be >= 0 (or NoRetries), got %d", c.Retries)
+	}
+	if c.RetryInitial <= 0 {
+		bad("RetryInitial", "must be positive, got %s", c.RetryInitial)
+	}
+	if c.RetryMax < c.RetryInitial {
+		bad("RetryMax", "must be >= RetryInitial (%s), got %s", c.RetryInitial, c.RetryMax)
+	}
+	if c.BreakerFailures == 0 {
+		bad("BreakerFailures", "must be positive")
+	}
+	if c.BreakerOpenFor <= 0 {
+		bad("BreakerOpenFor", "must be positive, got %s", c.BreakerOpenFor)
+	}
+	if c.BreakerHalfOpen == 0 {
+		bad("BreakerHalfOpen", "must be positive")
+	}
+	if c.MaxResponseBytes <= 0 {
+		bad("MaxResponseBytes", "must be positive, got %d", c.MaxResponseBytes)
+	}
+	return errors.Join(errs...)
+}

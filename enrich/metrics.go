@@ -1,0 +1,56 @@
+package enrich
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// classOK is the class label of a successful call.
+const classOK = "ok"
+
+// metrics are the Client's Prometheus collectors.
+type metrics struct {
+	requests     *prometheus.CounterVec // per attempt, by class ("ok" for success)
+	duration     prometheus.Histogram   // per request actually sent
+	breakerState prometheus.Gauge       // 0 closed, 1 half-open, 2 open
+	inFlight     prometheus.Gauge       // requests on the wire now
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	m := &metrics{
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "redrive_enrich_requests_total",
+			Help: "Enrichment attempts by outcome class (ok for success); breaker_open attempts sent no request.",
+		}, []string{"class"}),
+		duration: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "redrive_enrich_request_duration_seconds",
+			Help:    "Duration of enrichment HTTP requests, answer body included.",
+			Buckets: prometheus.DefBuckets,
+		}),
+		breakerState: f.NewGauge(prometheus.GaugeOpts{
+			Name: "redrive_enrich_breaker_state",
+			Help: "State of the enrichment circuit breaker: 0 closed, 1 half-open, 2 open.",
+		}),
+		inFlight: f.NewGauge(prometheus.GaugeOpts{
+			Name: "redrive_enrich_in_flight",
+			Help: "Enrichment HTTP requests in flight.",
+		}),
+	}
+	// Create every series up front so that dashboards see zeros, not gaps.
+	for _, c := range []string{classOK, string(ClassTimeout), string(ClassConnection), string(ClassServer),
+		string(ClassThrottled), string(ClassBreakerOpen), string(ClassClient), string(ClassBadResponse),
+		string(ClassBadInput), string(ClassCanceled)} {
+		m.requests.WithLabelValues(c)
+	}
+	return m
+}
+
+// count records the outcome of one attempt.
+func (m *metrics) count(err error) {
+	label := classOK
+	if err != nil {
+		label = string(ClassOf(err))
+	}
+	m.requests.WithLabelValues(label).Inc()
+}

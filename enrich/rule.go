@@ -1,0 +1,62 @@
+package enrich
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Rule decides which records need enrichment: a boolean expr-lang expression
+// over the record's top-level fields, e.g. `category == "X" && amount > 100`.
+// It is compiled once and safe for concurrent use.
+type Rule struct {
+	src     string
+	program *vm.Program
+}
+
+// CompileRule compiles src. An empty src is an error: whether "no rule" means
+// "enrich nothing" or "enrich everything" is the caller's decision. Fields
+// the expression names but a record lacks evaluate as nil. An expression
+// that cannot yield a bool is rejected; errors name the expression and the
+// position of the fault.
+func CompileRule(src string) (*Rule, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, errors.New("enrich: rule: empty expression")
+	}
+	p, err := expr.Compile(src, expr.AsBool(), expr.AllowUndefinedVariables())
+	if err != nil {
+		return nil, fmt.Errorf("enrich: rule %q: %w", src, err)
+	}
+	return &Rule{src: src, program: p}, nil
+}
+
+// Match evaluates the rule over a record's decoded top-level fields. Missing
+// fields are nil: `category == "X"` is then false, but `amount > 100` is an
+// error (nil > int); write `(amount ?? 0) > 100` or `amount != nil && amount >
+// 100` when a field may be absent. An error means this record could not be
+// evaluated; Match never panics.
+func (r *Rule) Match(fields map[string]any) (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok, err = false, fmt.Errorf("enrich: rule %q: panic: %v", r.src, p)
+		}
+	}()
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	out, err := expr.Run(r.program, fields)
+	if err != nil {
+		return false, fmt.Errorf("enrich: rule %q: %w", r.src, err)
+	}
+	b, isBool := out.(bool)
+	if !isBool {
+		return false, fmt.Errorf("enrich: rule %q: result is %T, not bool", r.src, out)
+	}
+	return b, nil
+}
+
+// String returns the rule's source expression.
+func (r *Rule) String() string { return r.src }
