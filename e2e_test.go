@@ -1,0 +1,80 @@
+package redrive_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redrive-io/redrive"
+	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/embedded"
+	"github.com/redrive-io/redrive/pipeline"
+)
+
+func TestSmoke_EmbeddedEndToEnd(t *testing.T) {
+	k, err := embedded.StartKafka(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	s3srv, err := embedded.StartS3("out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3srv.Close()
+	api, apiURL := startAPI(t, mockapi.Config{ErrorRate: 0.2, Seed: 1})
+	_ = api
+
+	var topo redrive.Topology
+	topo.Kafka.Brokers = k.Brokers()
+	topo.Pipeline = pipeline.Config{Group: "g", InputTopic: "in", DLQTopic: "in.dlq", ParkingTopic: "in.parking"}
+	topo.Pipeline.Retry.Base = 100 * time.Millisecond
+	topo.Pipeline.Retry.MaxDelay = time.Second
+	topo.Topics = pipeline.Topics{Create: true, Partitions: 4}
+	topo.Enrich.When = `category == "X"`
+	topo.Enrich.Client.URL = apiURL
+	topo.Enrich.Client.BreakerOpenFor = 200 * time.Millisecond
+	topo.Sink.MaxAge = 200 * time.Millisecond
+	topo.S3.Bucket = "out"
+	topo.S3.Client.Endpoint = s3srv.URL
+	topo.S3.Client.PathStyle = true
+	topo.S3.Client.AccessKeyID, topo.S3.Client.SecretAccessKey = "x", "y"
+	topo.HTTPAddr = "127.0.0.1:0"
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := topo.Start(ctx, redrive.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+
+	want := produce(t, k.Brokers(), "in", sampleRecords(2000, 50))
+	client := s3Client(t, s3srv.URL, "x", "y")
+	waitFor(t, 60*time.Second, "every record in S3 or parking", func() bool {
+		counts, _ := readS3(t, client, "out")
+		parked := readTopic(t, k.Brokers(), "in.parking")
+		seen := map[origin]bool{}
+		for o := range counts {
+			seen[o] = true
+		}
+		for _, p := range parked {
+			seen[origin{p.Env.Origin.Topic, p.Env.Origin.Partition, p.Env.Origin.Offset}] = true
+		}
+		missing := 0
+		for o := range want {
+			if !seen[o] {
+				missing++
+			}
+		}
+		t.Logf("stats %+v missing %d", r.Stats(), missing)
+		return missing == 0
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}

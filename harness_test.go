@@ -1,0 +1,243 @@
+package redrive_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/redrive-io/redrive/dlq"
+	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/pipeline"
+	"github.com/redrive-io/redrive/sinks"
+)
+
+// origin identifies an input record by where it first arrived.
+type origin struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// outputRecord is one line of an S3 object, as downstream would read it.
+type outputRecord struct {
+	ID       int             `json:"id"`
+	Category string          `json:"category"`
+	Enriched json.RawMessage `json:"enrichment"`
+	Meta     pipeline.Meta   `json:"_redrive"`
+}
+
+// produced is what the test wrote, by origin.
+type produced map[origin]testRecord
+
+type testRecord struct {
+	Key   string
+	Value []byte
+}
+
+// produce writes records to topic with a sync producer (hash partitioner)
+// and returns their origins.
+func produce(t testing.TB, brokers []string, topic string, recs []testRecord) produced {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	p, err := sarama.NewSyncProducer(brokers, cfg)
+	if err != nil {
+		t.Fatalf("producer: %v", err)
+	}
+	defer p.Close()
+	out := produced{}
+	const chunk = 500
+	for i := 0; i < len(recs); i += chunk {
+		var msgs []*sarama.ProducerMessage
+		for _, r := range recs[i:min(i+chunk, len(recs))] {
+			msgs = append(msgs, &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(r.Key), Value: sarama.ByteEncoder(r.Value)})
+		}
+		if err := p.SendMessages(msgs); err != nil {
+			t.Fatalf("producing: %v", err)
+		}
+		for j, m := range msgs {
+			out[origin{topic, m.Partition, m.Offset}] = recs[i+j]
+		}
+	}
+	return out
+}
+
+// sampleRecords makes n JSON records; every third has category X (needs
+// enrichment) and every bad-th one (if bad > 0) is not JSON.
+func sampleRecords(n, bad int) []testRecord {
+	recs := make([]testRecord, n)
+	for i := range recs {
+		cat := "Y"
+		if i%10 < 3 {
+			cat = "X"
+		}
+		v := fmt.Sprintf(`{"id":%d,"category":%q,"payload":"record %d"}`, i, cat, i)
+		if bad > 0 && i%bad == bad-1 {
+			v = fmt.Sprintf(`not json %d`, i)
+		}
+		recs[i] = testRecord{Key: fmt.Sprintf("key-%d", i%97), Value: []byte(v)}
+	}
+	return recs
+}
+
+// readS3 returns every output record in the bucket, by origin, with the
+// number of times each origin appears.
+func readS3(t testing.TB, client *s3.Client, bucket string) (map[origin]int, []outputRecord) {
+	t.Helper()
+	ctx := context.Background()
+	counts := map[origin]int{}
+	var all []outputRecord
+	pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for pager.HasMorePages() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("listing s3://%s: %v", bucket, err)
+		}
+		for _, obj := range page.Contents {
+			got, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: obj.Key})
+			if err != nil {
+				t.Fatalf("get %s: %v", *obj.Key, err)
+			}
+			body, err := io.ReadAll(got.Body)
+			got.Body.Close()
+			if err != nil {
+				t.Fatalf("read %s: %v", *obj.Key, err)
+			}
+			if strings.HasSuffix(*obj.Key, ".gz") {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatalf("gunzip %s: %v", *obj.Key, err)
+				}
+				if body, err = io.ReadAll(zr); err != nil {
+					t.Fatalf("gunzip %s: %v", *obj.Key, err)
+				}
+			}
+			for _, line := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
+				var r outputRecord
+				if err := json.Unmarshal(line, &r); err != nil {
+					t.Fatalf("object %s: line %q: %v", *obj.Key, line, err)
+				}
+				counts[origin{r.Meta.Topic, r.Meta.Partition, r.Meta.Offset}]++
+				all = append(all, r)
+			}
+		}
+	}
+	return counts, all
+}
+
+// topicRecord is a record read back from a topic with its envelope.
+type topicRecord struct {
+	Partition int32
+	Offset    int64
+	Key       string
+	Value     []byte
+	Env       dlq.Envelope
+	EnvErr    error
+}
+
+// readTopic reads every record of a topic up to its current end, without a
+// consumer group.
+func readTopic(t testing.TB, brokers []string, topic string) []topicRecord {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	client, err := sarama.NewClient(brokers, cfg)
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	defer client.Close()
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	defer consumer.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		t.Fatalf("partitions of %s: %v", topic, err)
+	}
+	var out []topicRecord
+	for _, p := range parts {
+		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatalf("offset: %v", err)
+		}
+		start, err := client.GetOffset(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatalf("offset: %v", err)
+		}
+		if end <= start {
+			continue
+		}
+		pc, err := consumer.ConsumePartition(topic, p, start)
+		if err != nil {
+			t.Fatalf("consume %s/%d: %v", topic, p, err)
+		}
+		for m := range pc.Messages() {
+			hs := make([]dlq.Header, len(m.Headers))
+			for i, h := range m.Headers {
+				hs[i] = dlq.Header{Key: string(h.Key), Value: h.Value}
+			}
+			env, envErr := dlq.ParseHeaders(hs)
+			out = append(out, topicRecord{Partition: m.Partition, Offset: m.Offset, Key: string(m.Key), Value: m.Value, Env: env, EnvErr: envErr})
+			if m.Offset >= end-1 {
+				break
+			}
+		}
+		pc.Close()
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// startAPI serves a mock enrichment API on loopback.
+func startAPI(t testing.TB, cfg mockapi.Config) (*mockapi.Server, string) {
+	t.Helper()
+	api := mockapi.New(cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); api.Serve(ctx, ln) }() //nolint:errcheck
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return api, "http://" + ln.Addr().String() + "/enrich"
+}
+
+// s3Client connects the real AWS SDK client to an S3 endpoint.
+func s3Client(t testing.TB, endpoint, access, secret string) *s3.Client {
+	t.Helper()
+	c, err := sinks.NewS3Client(context.Background(), sinks.S3ClientConfig{
+		Endpoint: endpoint, PathStyle: true, AccessKeyID: access, SecretAccessKey: secret,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+)
+
+// StartOffset says where a group without committed offsets starts.
+type StartOffset string
+
+// Start offsets. goka's own default is newest; redrive defaults to oldest
+// so that a new deployment does not silently skip what is already there.
+const (
+	StartOldest StartOffset = "oldest"
+	StartNewest StartOffset = "newest"
+)
+
+// Options returns the goka options that make the processor run against a
+// cluster with base's settings: every builder gets its own copy of the
+// config (goka writes ClientID into it), the consumer group starts at start
+// and is kept for Pause/Resume, and goka logs through slog.
+func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.ProcessorOption, error) {
+	cfg := *base
+	switch start {
+	case StartOldest, "":
+		cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	case StartNewest:
+		cfg.Consumer.Offsets.Initial = sarama.OffsetNewest
+	default:
+		return nil, fmt.Errorf("start-offset: %q is not oldest or newest", start)
+	}
+	// Commits are released by redrive only once a record is durable;
+	// sarama's periodic auto-commit then flushes what was marked, and its
+	// last commit on a clean stop flushes the rest.
+	cfg.Consumer.Offsets.AutoCommit.Enable = true
+	fresh := func(clientID string) *sarama.Config {
+		c := cfg
+		c.ClientID = clientID
+		return &c
+	}
+	groupBuilder := func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+		return sarama.NewConsumerGroup(brokers, group, fresh(clientID))
+	}
+	consumerBuilder := func(brokers []string, clientID string) (sarama.Consumer, error) {
+		return sarama.NewConsumer(brokers, fresh(clientID))
+	}
+	return []goka.ProcessorOption{
+		goka.WithConsumerGroupBuilder(p.ConsumerGroupBuilder(groupBuilder)),
+		goka.WithConsumerSaramaBuilder(consumerBuilder),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(fresh(cfg.ClientID))),
+		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(fresh(cfg.ClientID+"-topics"), goka.NewTopicManagerConfig())),
+		goka.WithLogger(gokaLogger{p.log.With("component", "goka")}),
+	}, nil
+}
+
+// gokaLogger sends goka's log lines to slog at info level.
+type gokaLogger struct{ l *slog.Logger }
+
+func (g gokaLogger) Print(v ...any)                 { g.l.Info(fmt.Sprint(v...)) }
+func (g gokaLogger) Println(v ...any)               { g.l.Info(fmt.Sprint(v...)) }
+func (g gokaLogger) Printf(format string, v ...any) { g.l.Info(fmt.Sprintf(format, v...)) }

@@ -1,0 +1,83 @@
+package pipeline
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// metrics are the processor's Prometheus series.
+type metrics struct {
+	routed        *prometheus.CounterVec
+	parked        *prometheus.CounterVec
+	dlqAttempt    prometheus.Histogram
+	enrichSeconds prometheus.Histogram
+	pending       *prometheus.GaugeVec
+	waiting       *prometheus.GaugeVec
+	uncommitted   *prometheus.GaugeVec
+	paused        *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	return &metrics{
+		routed: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "redrive_records_routed_total",
+			Help: "Records by route: direct (to S3, no enrichment needed), enriched (to S3), dlq, parked, handoff (back to the DLQ on a revoke).",
+		}, []string{"route"}),
+		parked: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "redrive_records_parked_total",
+			Help: "Records sent to the parking topic, by error class.",
+		}, []string{"class"}),
+		dlqAttempt: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "redrive_dlq_attempt",
+			Help:    "Attempt count of records written to the DLQ.",
+			Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30},
+		}),
+		enrichSeconds: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "redrive_enrich_call_seconds",
+			Help:    "Time of one enrichment call as the pipeline sees it, in-line retries and queueing for a slot included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+		}),
+		pending: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "redrive_partition_pending_records",
+			Help: "Records of a partition in enrichment or waiting for their S3 batch.",
+		}, []string{"partition"}),
+		waiting: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "redrive_partition_waiting_records",
+			Help: "DLQ records of a partition held until their not-before time.",
+		}, []string{"partition"}),
+		uncommitted: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "redrive_partition_uncommitted_records",
+			Help: "Records read and not yet committed (commit lag within this process).",
+		}, []string{"partition"}),
+		paused: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "redrive_partition_paused",
+			Help: "1 while fetching of a topic-partition is paused for backpressure.",
+		}, []string{"topic", "partition"}),
+	}
+}
+
+// Stats are running totals of the processor, for progress reports.
+type Stats struct {
+	in, inDLQ, enriched, toSink, toDLQ, parked, handedOff atomic.Int64
+}
+
+// Snapshot is a copy of Stats at one moment.
+type Snapshot struct {
+	In        int64 // records read from the main topic
+	InDLQ     int64 // records read from the DLQ topic
+	Enriched  int64 // successful enrichments
+	ToSink    int64 // records durable in the sink
+	ToDLQ     int64 // records written to the DLQ after a failed attempt
+	Parked    int64 // records written to the parking topic
+	HandedOff int64 // records handed back to the DLQ on a revoke
+}
+
+func (s *Stats) snapshot() Snapshot {
+	return Snapshot{
+		In: s.in.Load(), InDLQ: s.inDLQ.Load(), Enriched: s.enriched.Load(),
+		ToSink: s.toSink.Load(), ToDLQ: s.toDLQ.Load(), Parked: s.parked.Load(), HandedOff: s.handedOff.Load(),
+	}
+}

@@ -1,0 +1,146 @@
+package pipeline
+
+import (
+	"context"
+	"strconv"
+	"sync"
+
+	"github.com/redrive-io/redrive/dlq"
+)
+
+// partition is the state of one assigned partition number (its main and DLQ
+// topic-partitions) for one consumer-group session.
+type partition struct {
+	p   *Processor
+	id  int32
+	ctx context.Context // goka's partition context: done on revoke or stop
+
+	main, dlq tracker
+	waiting   *dlq.WaitRoom[*record]
+
+	mu         sync.Mutex
+	pending    int // tracked, not yet released, not waiting in the room
+	revoked    bool
+	waitFull   bool // the wait room reached MaxWaiting and has not drained to half since
+	pausedMain bool
+	pausedDLQ  bool
+}
+
+func newPartition(p *Processor, ctx context.Context, id int32) *partition {
+	part := &partition{p: p, id: id, ctx: ctx}
+	part.waiting = dlq.NewWaitRoom(p.cfg.MaxWaiting, part.due)
+	return part
+}
+
+// track registers rec's deferred commit with the tracker of its topic.
+func (part *partition) track(rec *record, release func(error)) {
+	rec.tr = &part.main
+	if rec.fromDLQ() {
+		rec.tr = &part.dlq
+	}
+	rec.entry = rec.tr.add(rec.offset, release)
+	part.mu.Lock()
+	part.pending++
+	part.adjustLocked()
+	part.mu.Unlock()
+}
+
+// finish releases rec's commit (in offset order, through the tracker) once
+// it is durable in S3, the DLQ or parking; err non-nil means it is not, and
+// stops the processor without committing past it.
+func (part *partition) finish(rec *record, err error) {
+	rec.tr.complete(rec.entry, err)
+	part.mu.Lock()
+	part.pending--
+	part.adjustLocked()
+	part.mu.Unlock()
+	part.p.metrics.uncommitted.WithLabelValues(part.label()).Set(float64(part.main.outstanding() + part.dlq.outstanding()))
+}
+
+// hold puts a not-yet-due DLQ record in the wait room. On a revoked
+// partition it is handed back to the DLQ at once instead.
+func (part *partition) hold(rec *record) {
+	part.mu.Lock()
+	if part.revoked {
+		part.mu.Unlock()
+		part.p.handoff(rec)
+		return
+	}
+	part.pending--
+	part.waiting.Add(rec.env.NotBefore, rec)
+	part.adjustLocked()
+	part.mu.Unlock()
+}
+
+// due is the wait room's callback: the record's time has come.
+func (part *partition) due(rec *record) {
+	part.mu.Lock()
+	part.pending++
+	part.adjustLocked()
+	part.mu.Unlock()
+	part.p.enrich(rec)
+}
+
+// adjustLocked pauses or resumes fetching so that memory stays within the
+// configured windows: both topics pause when MaxPending records are in
+// flight; the DLQ alone pauses when its wait room is full, so that records
+// not yet due never stop the main topic (invariant 4). Resuming waits for
+// the window to drain to half, so that fetching does not flap.
+func (part *partition) adjustLocked() {
+	if part.revoked {
+		return
+	}
+	cfg := part.p.cfg
+	held := part.waiting.Len()
+	part.waitFull = hysteresis(part.waitFull, held, cfg.MaxWaiting)
+	main := hysteresis(part.pausedMain, part.pending, cfg.MaxPending)
+	dlqPause := main || part.waitFull
+	if main != part.pausedMain {
+		part.pausedMain = main
+		part.p.pause(cfg.InputTopic, part.id, main)
+		part.p.logPause(cfg.InputTopic, part.id, main, part.pending, held)
+	}
+	if dlqPause != part.pausedDLQ {
+		part.pausedDLQ = dlqPause
+		part.p.pause(cfg.DLQTopic, part.id, dlqPause)
+		part.p.logPause(cfg.DLQTopic, part.id, dlqPause, part.pending, held)
+	}
+	part.p.metrics.pending.WithLabelValues(part.label()).Set(float64(part.pending))
+	part.p.metrics.waiting.WithLabelValues(part.label()).Set(float64(held))
+}
+
+// hysteresis pauses at limit and resumes at half of it.
+func hysteresis(paused bool, n, limit int) bool {
+	if paused {
+		return n > limit/2
+	}
+	return n >= limit
+}
+
+// revoke runs when the partition's context ends (rebalance or stop): hand
+// every record that is held to the DLQ unchanged, let in-flight enrichments
+// end (their context is the partition's, so they return at once and hand
+// their record on), and flush the partition's S3 batches, so that goka's
+// wait for deferred commits ends quickly.
+func (part *partition) revoke() {
+	part.mu.Lock()
+	part.revoked = true
+	held := part.waiting.Close()
+	part.pending += len(held)
+	part.mu.Unlock()
+	for _, rec := range held {
+		part.p.handoff(rec)
+	}
+	cfg := part.p.cfg
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.RevokeFlushTimeout)
+	defer cancel()
+	for _, topic := range []string{cfg.InputTopic, cfg.DLQTopic} {
+		if err := part.p.deps.Sink.FlushPartition(ctx, topic, part.id); err != nil {
+			part.p.log.Error("flushing revoked partition failed; its records will be read again",
+				"topic", topic, "partition", part.id, "err", err)
+		}
+	}
+	part.p.log.Info("partition revoked", "partition", part.id, "handed_off", len(held))
+}
+
+func (part *partition) label() string { return strconv.Itoa(int(part.id)) }

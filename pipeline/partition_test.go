@@ -1,0 +1,350 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+
+	"github.com/redrive-io/redrive/dlq"
+)
+
+// fakeCtx is the slice of goka.Context the processor uses; releases are
+// recorded per topic in the order they happen.
+type fakeCtx struct {
+	unused    // nil: calling a method the processor should not use panics
+	ctx       context.Context
+	topic     string
+	partition int32
+	offset    int64
+	key       string
+	headers   goka.Headers
+	commits   *commitLog
+}
+
+func (c *fakeCtx) Context() context.Context { return c.ctx }
+func (c *fakeCtx) Topic() goka.Stream       { return goka.Stream(c.topic) }
+func (c *fakeCtx) Partition() int32         { return c.partition }
+func (c *fakeCtx) Offset() int64            { return c.offset }
+func (c *fakeCtx) Key() string              { return c.key }
+func (c *fakeCtx) Headers() goka.Headers    { return c.headers }
+func (c *fakeCtx) DeferCommit() func(error) {
+	return func(err error) { c.commits.release(c.topic, c.offset, err) }
+}
+
+// unused is goka.Context under another name, so that fakeCtx can define
+// Context() itself.
+type unused = goka.Context
+
+// commitLog records releases like goka does: marking offset+1.
+type commitLog struct {
+	mu       sync.Mutex
+	released map[string][]int64
+	errs     int
+}
+
+func (l *commitLog) release(topic string, offset int64, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.errs++
+		return
+	}
+	if l.released == nil {
+		l.released = map[string][]int64{}
+	}
+	l.released[topic] = append(l.released[topic], offset)
+}
+
+func (l *commitLog) count(topic string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.released[topic])
+}
+
+// pauseLog records Pause/Resume calls of the consumer group.
+type pauseLog struct {
+	sarama.ConsumerGroup
+	mu     sync.Mutex
+	paused map[string]bool
+	calls  []string
+}
+
+func (p *pauseLog) Pause(m map[string][]int32)  { p.set(m, true) }
+func (p *pauseLog) Resume(m map[string][]int32) { p.set(m, false) }
+func (p *pauseLog) set(m map[string][]int32, v bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.paused == nil {
+		p.paused = map[string]bool{}
+	}
+	for topic, parts := range m {
+		for _, part := range parts {
+			k := fmt.Sprintf("%s/%d", topic, part)
+			p.paused[k] = v
+			p.calls = append(p.calls, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+}
+
+func (p *pauseLog) is(topic string, part int32) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.paused[fmt.Sprintf("%s/%d", topic, part)]
+}
+
+// harness drives a processor directly through its goka callback.
+type harness struct {
+	t       *testing.T
+	p       *Processor
+	ctx     context.Context
+	cancel  context.CancelFunc
+	commits *commitLog
+	group   *pauseLog
+	next    map[string]int64
+}
+
+func newHarness(t *testing.T, cfg Config, deps Deps) *harness {
+	t.Helper()
+	p, err := New(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := &pauseLog{}
+	build := p.ConsumerGroupBuilder(func([]string, string, string) (sarama.ConsumerGroup, error) { return group, nil })
+	if _, err := build(nil, "g", "c"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, p: p, ctx: ctx, cancel: cancel, commits: &commitLog{}, group: group, next: map[string]int64{}}
+	t.Cleanup(func() { cancel(); p.Wait() })
+	return h
+}
+
+func (h *harness) consume(topic, key string, value []byte, headers goka.Headers) {
+	off := h.next[topic]
+	h.next[topic]++
+	h.p.consume(&fakeCtx{ctx: h.ctx, topic: topic, partition: 0, offset: off, key: key, headers: headers, commits: h.commits}, value)
+}
+
+// poll waits for cond with a deadline (no timing assertion: the deadline
+// only stops a broken test from hanging).
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Invariant 4: DLQ records that are not yet due are held without blocking
+// the main topic of the same partition; when the wait room is full only the
+// DLQ partition is paused, and the main topic's records keep flowing and
+// committing.
+func TestInvariant4_NotYetDueDLQRecordsNeverBlockTheMainTopic(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxWaiting = 10
+	sink, fwd := &fakeSink{}, &fakeForwarder{}
+	h := newHarness(t, cfg, Deps{Matcher: rule(t), Enricher: &fakeEnricher{}, Sink: sink, Forwarder: fwd})
+
+	later := dlq.Envelope{Origin: dlq.Origin{Topic: "in", Offset: 1}, Attempt: 3, NotBefore: time.Now().Add(time.Hour)}
+	for i := range 15 { // more than MaxWaiting: records already fetched after a pause still arrive
+		h.consume("in.dlq", fmt.Sprint(i), []byte(`{"category":"X"}`), headersOf(later))
+	}
+	if !h.group.is("in.dlq", 0) {
+		t.Fatal("DLQ partition not paused with a full wait room")
+	}
+	if h.group.is("in", 0) {
+		t.Fatal("main topic paused because of DLQ records that are not due")
+	}
+	for i := range 100 {
+		h.consume("in", fmt.Sprint(i), []byte(`{"category":"Y"}`), nil)
+	}
+	if got := h.commits.count("in"); got != 100 {
+		t.Fatalf("main topic committed %d of 100 records while DLQ records wait", got)
+	}
+	if got := h.commits.count("in.dlq"); got != 0 {
+		t.Fatalf("DLQ committed %d records that are not done", got)
+	}
+	if len(fwd.sent) != 0 {
+		t.Fatalf("waiting records were rewritten (hot loop): %+v", fwd.sent)
+	}
+}
+
+// Invariant 3 (no hot loop) and the wait room: a DLQ record is retried when
+// its not-before time comes, not before, and is not rewritten meanwhile.
+func TestInvariant3_DLQRecordWaitsForItsTime(t *testing.T) {
+	sink, fwd, enr := &fakeSink{}, &fakeForwarder{}, &fakeEnricher{}
+	h := newHarness(t, testConfig(), Deps{Matcher: rule(t), Enricher: enr, Sink: sink, Forwarder: fwd})
+	soon := dlq.Envelope{Origin: dlq.Origin{Topic: "in", Offset: 1}, Attempt: 1, NotBefore: time.Now().Add(300 * time.Millisecond)}
+	h.consume("in.dlq", "k", []byte(`{"category":"X"}`), headersOf(soon))
+	if enr.Calls() != 0 {
+		t.Fatal("a record not yet due was sent to the API")
+	}
+	poll(t, "the record to be enriched when due", func() bool { return h.commits.count("in.dlq") == 1 })
+	if time.Now().Before(soon.NotBefore) {
+		t.Fatalf("record finished before its not-before time")
+	}
+	if enr.Calls() != 1 || len(fwd.sent) != 0 {
+		t.Fatalf("calls=%d forwards=%d, want one call and no rewrite", enr.Calls(), len(fwd.sent))
+	}
+}
+
+// Invariant 1 through the processor: S3 batches complete out of order, and
+// commits are still released in offset order, only over the completed prefix.
+func TestInvariant1_OutOfOrderSinkCompletionCommitsInOrder(t *testing.T) {
+	sink := &fakeSink{hold: true}
+	h := newHarness(t, testConfig(), Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	const n = 500
+	for i := range n {
+		h.consume("in", fmt.Sprint(i), []byte(`{"i":1}`), nil)
+	}
+	if h.commits.count("in") != 0 {
+		t.Fatal("committed before anything was durable")
+	}
+	sink.release(rand.New(rand.NewPCG(3, 4)).Perm(n))
+	got := h.commits.released["in"]
+	if len(got) != n {
+		t.Fatalf("released %d of %d", len(got), n)
+	}
+	// Any order of release among durable records is safe, but each must
+	// come only after all earlier ones were complete: with a random
+	// completion order that shows as every offset being released once.
+	seen := map[int64]bool{}
+	for _, off := range got {
+		if seen[off] {
+			t.Fatalf("offset %d released twice", off)
+		}
+		seen[off] = true
+	}
+}
+
+// Invariant 5 (bounded memory): MaxPending records in flight pause both
+// topics of the partition; draining to half resumes them.
+func TestInvariant5_PendingWindowPausesAndResumes(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPending = 100
+	sink := &fakeSink{hold: true}
+	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	for i := range 100 {
+		h.consume("in", fmt.Sprint(i), []byte(`{}`), nil)
+	}
+	if !h.group.is("in", 0) || !h.group.is("in.dlq", 0) {
+		t.Fatalf("not paused at MaxPending: %v", h.group.calls)
+	}
+	sink.release(seq(0, 100))
+	if h.group.is("in", 0) || h.group.is("in.dlq", 0) {
+		t.Fatalf("not resumed after draining: %v", h.group.calls)
+	}
+}
+
+// Invariant 6 (graceful stop / rebalance): when a partition's context ends,
+// held DLQ records go back to the DLQ unchanged, in-flight enrichments are
+// handed off, open batches are flushed, and every commit is released fast.
+func TestInvariant6_RevokeHandsOffEverythingHeld(t *testing.T) {
+	sink, fwd, enr := &fakeSink{hold: true}, &fakeForwarder{}, &fakeEnricher{}
+	h := newHarness(t, testConfig(), Deps{Matcher: rule(t), Enricher: enr, Sink: sink, Forwarder: fwd})
+	waiting := dlq.Envelope{Origin: dlq.Origin{Topic: "in", Partition: 0, Offset: 9}, Attempt: 4, ErrorClass: "timeout",
+		FirstFailure: time.Now().Add(-time.Hour).UTC(), NotBefore: time.Now().Add(time.Hour).UTC()}
+	h.consume("in.dlq", "w", []byte(`{"category":"X"}`), headersOf(waiting))
+	h.consume("in", "b", []byte(`{"category":"X","outcome":"block"}`), nil) // in flight
+	h.consume("in", "s", []byte(`{"category":"Y"}`), nil)                   // in an open batch
+	poll(t, "the blocking call to start", func() bool { return enr.Calls() == 1 })
+
+	h.cancel()
+	poll(t, "every commit to be released", func() bool {
+		return h.commits.count("in") == 2 && h.commits.count("in.dlq") == 1
+	})
+	dlqs := fwd.to("in.dlq")
+	if len(dlqs) != 2 {
+		t.Fatalf("handed off %d records, want 2: %+v", len(dlqs), dlqs)
+	}
+	for _, d := range dlqs {
+		switch d.Key {
+		case "w":
+			if d.Env.Attempt != 4 || !d.Env.NotBefore.Equal(waiting.NotBefore) || d.Env.Origin != waiting.Origin || d.Env.ErrorClass != "timeout" {
+				t.Fatalf("waiting record changed on hand-off: %+v", d.Env)
+			}
+		case "b":
+			if d.Env.Attempt != 0 || !d.Env.NotBefore.IsZero() || d.Env.Origin != (dlq.Origin{Topic: "in", Partition: 0, Offset: 0}) || d.Env.ErrorClass != ClassHandoff {
+				t.Fatalf("in-flight record hand-off envelope: %+v", d.Env)
+			}
+		default:
+			t.Fatalf("unexpected hand-off %+v", d)
+		}
+	}
+	if h.commits.errs != 0 {
+		t.Fatalf("%d commits released with an error", h.commits.errs)
+	}
+}
+
+func seq(from, to int) []int {
+	out := make([]int, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// gatedEnricher blocks every call until the gate opens and tracks how many
+// calls run at once.
+type gatedEnricher struct {
+	gate     chan struct{}
+	mu       sync.Mutex
+	inFlight int
+	max      int
+}
+
+func (g *gatedEnricher) Enrich(ctx context.Context, _ []byte, _ map[string]any) (json.RawMessage, error) {
+	g.mu.Lock()
+	g.inFlight++
+	g.max = max(g.max, g.inFlight)
+	g.mu.Unlock()
+	defer func() { g.mu.Lock(); g.inFlight--; g.mu.Unlock() }()
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+	}
+	return json.RawMessage(`{}`), nil
+}
+
+func (g *gatedEnricher) current() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.inFlight
+}
+
+// Invariant 5: however large the backlog of records needing enrichment,
+// the goroutines calling the API are bounded by the configured workers.
+func TestInvariant5_EnrichmentGoroutinesAreBounded(t *testing.T) {
+	cfg := testConfig()
+	cfg.EnrichWorkers = 4
+	enr := &gatedEnricher{gate: make(chan struct{})}
+	h := newHarness(t, cfg, Deps{Matcher: rule(t), Enricher: enr, Sink: &fakeSink{}, Forwarder: &fakeForwarder{}})
+	before := runtime.NumGoroutine()
+	const n = 2000
+	for i := range n {
+		h.consume("in", fmt.Sprint(i), []byte(`{"category":"X"}`), nil)
+	}
+	poll(t, "the workers to be busy", func() bool { return enr.current() == 4 })
+	// One watcher for the partition and four workers; a little slack for
+	// runtime goroutines, far below one per record.
+	if grown := runtime.NumGoroutine() - before; grown > 4+1+10 {
+		t.Fatalf("%d goroutines for %d queued records, want about 5", grown, n)
+	}
+	close(enr.gate)
+	poll(t, "every record to commit", func() bool { return h.commits.count("in") == n })
+	if enr.max > 4 {
+		t.Fatalf("%d calls at once, want at most 4", enr.max)
+	}
+}

@@ -1,0 +1,140 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redrive-io/redrive/dlq"
+)
+
+// MetaField is the key of the object redrive adds to every output record.
+// Its fields are a public contract: downstream de-duplicates on
+// (topic, partition, offset), the coordinates where the record first arrived.
+const MetaField = "_redrive"
+
+// Meta is what redrive records about an output record's journey.
+type Meta struct {
+	Topic        string     `json:"topic"`     // where the record first arrived
+	Partition    int32      `json:"partition"` // kept across DLQ hops
+	Offset       int64      `json:"offset"`
+	Attempt      int        `json:"attempt"`                 // failed enrichment attempts before this output (0: first try, or none needed)
+	Enriched     bool       `json:"enriched"`                // the enrichment field holds an API answer
+	FirstFailure *time.Time `json:"first_failure,omitempty"` // first failed attempt, if any
+	ReplayedAt   *time.Time `json:"replayed_at,omitempty"`   // when an operator replayed it from parking, if ever
+	ReceivedAt   time.Time  `json:"received_at"`             // when this process read the record
+	WrittenAt    time.Time  `json:"written_at"`              // when it was handed to the sink
+}
+
+// Reasons a record is parked without being tried. Part of the header contract.
+const (
+	ClassMalformed   = "malformed"    // value is not a JSON object
+	ClassOversize    = "oversize"     // value larger than the configured maximum
+	ClassRuleError   = "rule_error"   // the enrichment rule failed on this record
+	ClassBadEnvelope = "bad_envelope" // a DLQ record whose redrive headers cannot be decoded
+	ClassHandoff     = "handoff"      // handed back to the DLQ unchanged when its partition was revoked
+)
+
+// errNotObject is returned for values that are valid JSON but not objects.
+var errNotObject = errors.New("value is not a JSON object")
+
+// validateObject checks that value is one JSON object.
+func validateObject(value []byte) error {
+	v := bytes.TrimSpace(value)
+	if len(v) == 0 {
+		return errors.New("value is empty")
+	}
+	if v[0] != '{' {
+		return errNotObject
+	}
+	if !json.Valid(v) {
+		// Find the position for the error message; json.Valid does not say.
+		var x any
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("value is not valid JSON: %w", err)
+		}
+		return errors.New("value is not valid JSON")
+	}
+	return nil
+}
+
+// decodeFields decodes a record's top-level fields for the rule and URL
+// templates.
+func decodeFields(value []byte) (map[string]any, error) {
+	var m map[string]any
+	if err := json.Unmarshal(value, &m); err != nil {
+		return nil, fmt.Errorf("decoding fields: %w", err)
+	}
+	return m, nil
+}
+
+// outputLine returns the record as one JSON object with the enrichment (if
+// any) under field and the journey under MetaField. The original bytes are
+// kept and the new keys spliced in before the closing brace, which avoids a
+// decode and re-encode of every record; a record that already has one of
+// those keys is re-encoded instead, so that no key appears twice.
+func outputLine(value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
+	metaJSON, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	v := bytes.TrimSpace(value)
+	if hasKey(v, MetaField) || (enrichment != nil && hasKey(v, field)) {
+		return reencode(v, field, enrichment, metaJSON)
+	}
+	body := bytes.TrimSpace(v[1 : len(v)-1])
+	out := make([]byte, 0, len(v)+len(field)+len(enrichment)+len(metaJSON)+32)
+	out = append(out, '{')
+	out = append(out, body...)
+	if len(body) > 0 {
+		out = append(out, ',')
+	}
+	if enrichment != nil {
+		out = strconv.AppendQuote(out, field)
+		out = append(out, ':')
+		out = append(out, enrichment...)
+		out = append(out, ',')
+	}
+	out = strconv.AppendQuote(out, MetaField)
+	out = append(out, ':')
+	out = append(out, metaJSON...)
+	out = append(out, '}')
+	return out, nil
+}
+
+// hasKey is a cheap over-approximation: the quoted key appears somewhere.
+func hasKey(v []byte, key string) bool {
+	return bytes.Contains(v, []byte(strconv.Quote(key)))
+}
+
+func reencode(v []byte, field string, enrichment, metaJSON json.RawMessage) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, err
+	}
+	if enrichment != nil {
+		m[field] = enrichment
+	}
+	m[MetaField] = metaJSON
+	return json.Marshal(m)
+}
+
+// record is one input record on its way through the pipeline.
+type record struct {
+	part     *partition
+	topic    string // input topic it was read from
+	offset   int64
+	key      []byte
+	value    []byte
+	env      dlq.Envelope // origin and retry state; Attempt 0 for fresh records
+	fields   map[string]any
+	received time.Time
+	tr       *tracker
+	entry    *entry
+}
+
+// fromDLQ reports whether the record was read from the DLQ topic.
+func (r *record) fromDLQ() bool { return r.topic == r.part.p.cfg.DLQTopic }

@@ -1,0 +1,120 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateObject(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		ok   bool
+		want string
+	}{
+		{`{"a":1}`, true, ""},
+		{"  {\"a\":1}\n", true, ""},
+		{`{}`, true, ""},
+		{``, false, "empty"},
+		{`   `, false, "empty"},
+		{`[1,2]`, false, "not a JSON object"},
+		{`"str"`, false, "not a JSON object"},
+		{`{"a":`, false, "not valid JSON"},
+		{`{"a":1}{"b":2}`, false, "not valid JSON"},
+		{`not json`, false, "not a JSON object"},
+	} {
+		err := validateObject([]byte(tc.in))
+		if (err == nil) != tc.ok {
+			t.Errorf("validateObject(%q) = %v, want ok=%v", tc.in, err, tc.ok)
+			continue
+		}
+		if err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("validateObject(%q) = %q, want it to mention %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestOutputLineKeepsTheRecordAndAddsMeta(t *testing.T) {
+	meta := Meta{Topic: "in", Partition: 3, Offset: 42, Attempt: 2, Enriched: true,
+		ReceivedAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	for _, tc := range []struct {
+		name, in   string
+		enrichment string
+	}{
+		{"spliced", `{"id":1,"category":"X"}`, `{"score":7}`},
+		{"no enrichment", `{"id":1}`, ``},
+		{"empty object", `{}`, `{"score":7}`},
+		{"whitespace", " {\n \"id\" : 1 \n} \n", `{"score":7}`},
+		{"record already has _redrive", `{"id":1,"_redrive":"spoof"}`, `{"score":7}`},
+		{"record already has the enrichment field", `{"id":1,"enrichment":"old"}`, `{"score":7}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var enr json.RawMessage
+			if tc.enrichment != "" {
+				enr = json.RawMessage(tc.enrichment)
+			}
+			line, err := outputLine([]byte(tc.in), "enrichment", enr, meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(line), "\n") {
+				t.Fatalf("line has a newline: %q", line)
+			}
+			var out map[string]json.RawMessage
+			if err := json.Unmarshal(line, &out); err != nil {
+				t.Fatalf("output %q is not a JSON object: %v", line, err)
+			}
+			if n := strings.Count(string(line), `"_redrive"`); n != 1 {
+				t.Fatalf("_redrive appears %d times in %s", n, line)
+			}
+			var got Meta
+			if err := json.Unmarshal(out[MetaField], &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Topic != "in" || got.Partition != 3 || got.Offset != 42 || got.Attempt != 2 {
+				t.Fatalf("meta = %+v", got)
+			}
+			if tc.enrichment != "" && string(out["enrichment"]) != tc.enrichment {
+				t.Fatalf("enrichment = %s, want %s", out["enrichment"], tc.enrichment)
+			}
+			if tc.enrichment == "" && out["enrichment"] != nil {
+				t.Fatalf("unexpected enrichment %s", out["enrichment"])
+			}
+			var orig map[string]json.RawMessage
+			json.Unmarshal([]byte(tc.in), &orig) //nolint:errcheck // inputs are valid
+			for k, v := range orig {
+				if k == MetaField || k == "enrichment" {
+					continue
+				}
+				if string(out[k]) != string(v) {
+					t.Fatalf("field %s = %s, want %s", k, out[k], v)
+				}
+			}
+		})
+	}
+}
+
+// FuzzOutputLine: whatever JSON object comes in, the output is one JSON
+// object holding every original field, the enrichment and the meta.
+func FuzzOutputLine(f *testing.F) {
+	f.Add(`{"a":1,"b":[1,2],"c":{"d":null}}`)
+	f.Add(`{"_redrive":1}`)
+	f.Add(`{"x":"}\"{"}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		if validateObject([]byte(in)) != nil {
+			return
+		}
+		line, err := outputLine([]byte(in), "enrichment", json.RawMessage(`{"k":1}`), Meta{Topic: "t", Offset: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out map[string]json.RawMessage
+		if err := json.Unmarshal(line, &out); err != nil {
+			t.Fatalf("output %q of %q is not a JSON object: %v", line, in, err)
+		}
+		if string(out["enrichment"]) != `{"k":1}` || out[MetaField] == nil {
+			t.Fatalf("output %q lacks enrichment or meta", line)
+		}
+	})
+}

@@ -1,0 +1,181 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
+
+	"github.com/redrive-io/redrive/dlq"
+	"github.com/redrive-io/redrive/enrich"
+)
+
+// rule matches records whose category is X.
+func rule(t *testing.T) Matcher {
+	r, err := enrich.CompileRule(`category == "X"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// runWithTester runs the processor's real goka graph against goka's tester.
+func runWithTester(t *testing.T, cfg Config, deps Deps) (*tester.Tester, *Processor) {
+	t.Helper()
+	tt := tester.New(t)
+	p, err := New(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := goka.NewProcessor(nil, p.Graph(), goka.WithTester(tt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("processor: %v", err)
+		}
+		p.Wait()
+	})
+	return tt, p
+}
+
+func testConfig() Config {
+	return Config{
+		Group: "g", InputTopic: "in", DLQTopic: "in.dlq", ParkingTopic: "in.parking", MaxRecordBytes: 200,
+		Retry: dlq.Policy{Base: time.Second, MaxDelay: time.Minute, MaxAttempts: 3, MaxAge: time.Hour},
+	}
+}
+
+// headersOf encodes an envelope as goka headers.
+func headersOf(env dlq.Envelope) goka.Headers {
+	h := goka.Headers{}
+	for _, x := range env.Headers() {
+		h[x.Key] = x.Value
+	}
+	return h
+}
+
+// Routing: each kind of record takes the route the design gives it, through
+// the real goka graph, and its commit is released (goka's tester waits for
+// the commit before Consume returns).
+func TestRouting_EachRecordTakesItsRoute(t *testing.T) {
+	sink, fwd, enr := &fakeSink{}, &fakeForwarder{}, &fakeEnricher{}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tt, _ := runWithTester(t, testConfig(), Deps{Matcher: rule(t), Enricher: enr, Sink: sink, Forwarder: fwd, Now: func() time.Time { return now }})
+
+	tt.Consume("in", "k1", []byte(`{"id":1,"category":"Y"}`))                                       // no rule match: direct
+	tt.Consume("in", "k2", []byte(`{"id":2,"category":"X"}`))                                       // enriched
+	tt.Consume("in", "k3", []byte(`{"id":3,"category":"X","outcome":"transient"}`))                 // DLQ
+	tt.Consume("in", "k4", []byte(`{"id":4,"category":"X","outcome":"permanent"}`))                 // parked http_4xx
+	tt.Consume("in", "k5", []byte(`not json`))                                                      // parked malformed
+	tt.Consume("in", "k6", []byte(`{"id":6,"pad":"`+strings.Repeat("x", 300)+`"}`))                 // parked oversize
+	tt.Consume("in", "k7", []byte(`{"id":7,"category":"X","amount":"1"}`), tester.WithHeaders(nil)) // enriched
+	tt.Consume("in", "k8", []byte(`{"id":8,"category":1}`))                                         // rule false: direct
+
+	lines := sink.lines()
+	if len(lines) != 4 {
+		t.Fatalf("sink got %d lines, want 4 (ids 1, 2, 7, 8)", len(lines))
+	}
+	enriched := 0
+	for _, l := range lines {
+		if l["enrichment"] != nil {
+			enriched++
+		}
+	}
+	if enriched != 2 {
+		t.Fatalf("%d enriched lines, want 2", enriched)
+	}
+	dlqs := fwd.to("in.dlq")
+	if len(dlqs) != 1 || dlqs[0].Key != "k3" {
+		t.Fatalf("DLQ writes = %+v, want k3 only", dlqs)
+	}
+	d := dlqs[0]
+	if d.Env.Attempt != 1 || d.Env.ErrorClass != "http_5xx" || !d.Env.NotBefore.After(now) || d.Env.Origin.Topic != "in" {
+		t.Fatalf("DLQ envelope = %+v", d.Env)
+	}
+	if d.Value != `{"id":3,"category":"X","outcome":"transient"}` {
+		t.Fatalf("DLQ value changed: %s", d.Value)
+	}
+	parked := map[string]string{}
+	for _, p := range fwd.to("in.parking") {
+		parked[p.Key] = p.Env.ErrorClass
+	}
+	want := map[string]string{"k4": "http_4xx", "k5": ClassMalformed, "k6": ClassOversize}
+	if fmt.Sprint(parked) != fmt.Sprint(want) {
+		t.Fatalf("parked = %v, want %v", parked, want)
+	}
+}
+
+// A DLQ record that is due is enriched again; it keeps its origin and
+// attempt count in the output, and a further failure raises the attempt.
+func TestRouting_DueDLQRecordKeepsOriginAndAttempts(t *testing.T) {
+	sink, fwd, enr := &fakeSink{}, &fakeForwarder{}, &fakeEnricher{}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tt, _ := runWithTester(t, testConfig(), Deps{Matcher: rule(t), Enricher: enr, Sink: sink, Forwarder: fwd, Now: func() time.Time { return now }})
+
+	origin := dlq.Origin{Topic: "in", Partition: 0, Offset: 77}
+	first := now.Add(-time.Minute)
+	due := dlq.Envelope{Origin: origin, Attempt: 1, FirstFailure: first, ErrorClass: "timeout", NotBefore: now.Add(-time.Second)}
+	tt.Consume("in.dlq", "a", []byte(`{"id":1,"category":"X"}`), tester.WithHeaders(headersOf(due)))
+	tt.Consume("in.dlq", "b", []byte(`{"id":2,"category":"X","outcome":"transient"}`), tester.WithHeaders(headersOf(due)))
+	exhausted := due
+	exhausted.Attempt = 2 // MaxAttempts is 3: the next failure parks it
+	tt.Consume("in.dlq", "c", []byte(`{"id":3,"category":"X","outcome":"transient"}`), tester.WithHeaders(headersOf(exhausted)))
+	tt.Consume("in.dlq", "d", []byte(`{"id":4}`), tester.WithHeaders(goka.Headers{dlq.HeaderAttempt: []byte("x")}))
+
+	lines := sink.lines()
+	if len(lines) != 1 {
+		t.Fatalf("sink got %d lines, want 1", len(lines))
+	}
+	var meta Meta
+	if err := json.Unmarshal(lines[0][MetaField], &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Topic != "in" || meta.Offset != 77 || meta.Attempt != 1 || meta.FirstFailure == nil || !meta.FirstFailure.Equal(first) {
+		t.Fatalf("meta = %+v, want origin in/0@77 attempt 1 first failure %s", meta, first)
+	}
+	dlqs := fwd.to("in.dlq")
+	if len(dlqs) != 1 || dlqs[0].Env.Attempt != 2 || dlqs[0].Env.Origin != origin || !dlqs[0].Env.FirstFailure.Equal(first) {
+		t.Fatalf("DLQ writes = %+v, want b with attempt 2 and the same origin and first failure", dlqs)
+	}
+	parked := fwd.to("in.parking")
+	if len(parked) != 2 {
+		t.Fatalf("parked = %+v, want c (exhausted) and d (bad envelope)", parked)
+	}
+	classes := map[string]string{}
+	for _, p := range parked {
+		classes[p.Key] = p.Env.ErrorClass
+	}
+	if classes["c"] != dlq.ClassExhausted || classes["d"] != ClassBadEnvelope {
+		t.Fatalf("parked classes = %v", classes)
+	}
+}
+
+// A record replayed from parking onto the main topic starts afresh but keeps
+// its origin, so downstream de-duplicates it against earlier copies.
+func TestRouting_ReplayedRecordKeepsItsOrigin(t *testing.T) {
+	sink, fwd := &fakeSink{}, &fakeForwarder{}
+	tt, _ := runWithTester(t, testConfig(), Deps{Sink: sink, Forwarder: fwd})
+	replayed := dlq.Envelope{Origin: dlq.Origin{Topic: "in", Partition: 0, Offset: 5}, Attempt: 7, ErrorClass: "exhausted",
+		Replayed: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	tt.Consume("in", "k", []byte(`{"id":1}`), tester.WithHeaders(headersOf(replayed)))
+	lines := sink.lines()
+	if len(lines) != 1 {
+		t.Fatalf("sink got %d lines", len(lines))
+	}
+	var meta Meta
+	json.Unmarshal(lines[0][MetaField], &meta) //nolint:errcheck
+	if meta.Offset != 5 || meta.Attempt != 0 || meta.ReplayedAt == nil {
+		t.Fatalf("meta = %+v, want origin offset 5, attempt 0, replayed_at set", meta)
+	}
+}

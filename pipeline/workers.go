@@ -1,0 +1,60 @@
+package pipeline
+
+import "sync"
+
+// workQueue runs enrichment calls on at most limit goroutines. The goka
+// callback only appends to the queue (it must not block), and the queue is
+// bounded by the partitions' pending windows, so goroutines stay bounded by
+// the enrichment concurrency however large the backlog (invariant 5).
+type workQueue struct {
+	limit int
+	run   func(*record)
+	wg    *sync.WaitGroup
+
+	mu      sync.Mutex
+	queue   []*record
+	head    int
+	workers int
+}
+
+// push queues rec and starts a worker if fewer than limit are running.
+func (q *workQueue) push(rec *record) {
+	q.mu.Lock()
+	q.queue = append(q.queue, rec)
+	start := q.workers < q.limit
+	if start {
+		q.workers++
+		q.wg.Add(1)
+	}
+	q.mu.Unlock()
+	if start {
+		go q.work()
+	}
+}
+
+// work drains the queue and exits when it is empty, so idle pipelines hold
+// no enrichment goroutines.
+func (q *workQueue) work() {
+	defer q.wg.Done()
+	for {
+		q.mu.Lock()
+		if q.head == len(q.queue) {
+			q.queue, q.head = q.queue[:0], 0
+			q.workers--
+			q.mu.Unlock()
+			return
+		}
+		rec := q.queue[q.head]
+		q.queue[q.head] = nil
+		q.head++
+		q.mu.Unlock()
+		q.run(rec)
+	}
+}
+
+// length is the number of records waiting for a worker.
+func (q *workQueue) length() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.queue) - q.head
+}

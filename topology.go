@@ -1,0 +1,142 @@
+// Package redrive moves events from Kafka to S3, enriching the records that
+// match a rule through an HTTP API, and retries failures through a circular
+// dead-letter topic without losing a record.
+//
+// A Topology is plain data: build one (the redrive binary fills it from
+// flags), Validate it, and Run it. The subpackages do the work: pipeline (the
+// goka processor), enrich (the API client), sinks (S3 batches) and dlq (retry
+// bookkeeping); they never import this package.
+package redrive
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redrive-io/redrive/enrich"
+	"github.com/redrive-io/redrive/pipeline"
+	"github.com/redrive-io/redrive/sinks"
+)
+
+// Topology is one redrive deployment.
+type Topology struct {
+	// Kafka says how to reach the cluster.
+	Kafka pipeline.Kafka
+	// Pipeline names the group and topics and sizes the windows.
+	Pipeline pipeline.Config
+	// Topics says whether and how missing topics are created.
+	Topics pipeline.Topics
+	// StartOffset is where a group with no committed offsets starts:
+	// "oldest" (default) or "newest".
+	StartOffset pipeline.StartOffset
+	// Enrich is the enrichment rule and API; an empty rule enriches nothing.
+	Enrich Enrichment
+	// Sink sizes and names the output batches.
+	Sink sinks.Config
+	// S3 is the output bucket. Exactly one of S3.Bucket and OutputDir is set.
+	S3 S3
+	// OutputDir writes batches to a local directory instead of S3 (demo,
+	// tests). Exactly one of S3.Bucket and OutputDir is set.
+	OutputDir string
+	// HTTPAddr serves /metrics, /healthz and /readyz. Default ":9090";
+	// "off" disables the server.
+	HTTPAddr string
+	// ShutdownGrace bounds a graceful stop: stop fetching, hand off or finish
+	// in-flight work, flush S3 batches, commit. Default 30s.
+	ShutdownGrace time.Duration
+}
+
+// Enrichment selects the records to enrich and says how.
+type Enrichment struct {
+	// When is an expression over the record's top-level fields, e.g.
+	// `category == "X"`. Empty: no record is enriched.
+	When string
+	// Client configures the HTTP client; its URL is required when When is set.
+	Client enrich.Config
+}
+
+// S3 names the output bucket and how to reach it.
+type S3 struct {
+	Bucket string
+	Client sinks.S3ClientConfig
+}
+
+// SetDefaults fills zero fields with their documented defaults.
+func (t *Topology) SetDefaults() {
+	t.Kafka.SetDefaults()
+	if t.StartOffset == "" {
+		t.StartOffset = pipeline.StartOldest
+	}
+	if t.HTTPAddr == "" {
+		t.HTTPAddr = ":9090"
+	}
+	if t.ShutdownGrace == 0 {
+		t.ShutdownGrace = 30 * time.Second
+	}
+	if t.Pipeline.RevokeFlushTimeout == 0 {
+		// A revoked partition must be released well within the grace
+		// period, and within goka's own 60 s wait.
+		t.Pipeline.RevokeFlushTimeout = min(t.ShutdownGrace*2/3, 30*time.Second)
+	}
+	if t.Enrich.When != "" {
+		t.Enrich.Client.SetDefaults()
+		if t.Pipeline.EnrichWorkers == 0 {
+			t.Pipeline.EnrichWorkers = t.Enrich.Client.Concurrency
+		}
+	}
+	t.Pipeline.SetDefaults()
+	t.Sink.SetDefaults()
+	if t.S3.Bucket != "" {
+		t.S3.Client.SetDefaults()
+	}
+}
+
+// Validate reports the first setting that cannot work; the message names
+// the flag to fix.
+func (t Topology) Validate() error {
+	if err := t.Kafka.Validate(); err != nil {
+		return err
+	}
+	if err := t.Pipeline.Validate(); err != nil {
+		return err
+	}
+	switch t.StartOffset {
+	case pipeline.StartOldest, pipeline.StartNewest:
+	default:
+		return fmt.Errorf("start-offset: %q is not oldest or newest", t.StartOffset)
+	}
+	if t.Topics.Partitions < 0 || t.Topics.ReplicationFactor < 0 {
+		return errors.New("partitions and replication-factor: must not be negative")
+	}
+	switch {
+	case t.S3.Bucket == "" && t.OutputDir == "":
+		return errors.New("s3-bucket: required (or output-dir for a local directory)")
+	case t.S3.Bucket != "" && t.OutputDir != "":
+		return errors.New("s3-bucket and output-dir: give only one")
+	case t.S3.Bucket != "":
+		if err := t.S3.Client.Validate(); err != nil {
+			return err
+		}
+	}
+	if err := t.Sink.Validate(); err != nil {
+		return err
+	}
+	if t.Enrich.When != "" {
+		if _, err := enrich.CompileRule(t.Enrich.When); err != nil {
+			return fmt.Errorf("enrich-when: %w", err)
+		}
+		if err := t.Enrich.Client.Validate(); err != nil {
+			return err
+		}
+	}
+	if t.ShutdownGrace < time.Second {
+		return fmt.Errorf("shutdown-grace: %s is too short to flush and commit (at least 1s)", t.ShutdownGrace)
+	}
+	if t.Pipeline.MaxPending < t.Sink.MaxRecords {
+		// Not fatal, but batches would then be sealed by age only while
+		// fetching is paused; say so rather than run slowly in silence.
+		return fmt.Errorf("max-pending (%d) must be at least batch-max-records (%d), or batches can only fill by age while fetching is paused",
+			t.Pipeline.MaxPending, t.Sink.MaxRecords)
+	}
+	return nil
+}
