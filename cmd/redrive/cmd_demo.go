@@ -1,0 +1,368 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/peterbourgon/ff/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/redrive-io/redrive"
+	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/embedded"
+	"github.com/redrive-io/redrive/pipeline"
+	"github.com/redrive-io/redrive/sinks"
+)
+
+// demoConfig sizes the demo.
+type demoConfig struct {
+	records    int
+	samples    string
+	output     string
+	partitions int
+	timeout    time.Duration
+	errorRate  float64
+	outage     string
+	log        logConfig
+}
+
+func newDemoCommand(stdout, stderr io.Writer) *ff.Command {
+	var c demoConfig
+	fs := newFlagSet("demo")
+	fs.integer(&c.records, "records", 5000, "records to produce (the sample file is cycled)")
+	fs.str(&c.samples, "samples", "testdata/events.jsonl", "JSON Lines file of sample events")
+	fs.str(&c.output, "output", "demo-output", "directory where the S3 objects are copied at the end")
+	fs.integer(&c.partitions, "partitions", 4, "partitions of the demo topics")
+	fs.duration(&c.timeout, "timeout", 3*time.Minute, "give up if the records are not all accounted for by then")
+	fs.FlagSet.Float64Var(&c.errorRate, 0, "error-rate", 0.15, fs.usage("error-rate", "fraction of API answers that are transient errors"))
+	fs.str(&c.outage, "outage", "3s+6s", "API outage window START+DURATION after start-up")
+	bindLogFlags(fs, &c.log, "text")
+	c.log.level = "warn"
+	return &ff.Command{
+		Name:      "demo",
+		Usage:     "redrive demo [flags]",
+		ShortHelp: "run the whole pipeline in one process: embedded Kafka, S3 and a flaky API",
+		LongHelp: `Starts an in-process Kafka-protocol broker (franz-go's kfake), an in-memory S3
+server on loopback (gofakes3, reached through the real AWS SDK), and a mock
+enrichment API that fails part of the time and has an outage window; produces
+sample events; and runs the real pipeline until every record is in S3 or
+parked. It prints live progress, then copies the output objects to --output
+and tells how to read them.`,
+		Flags: fs.FlagSet,
+		Exec: func(ctx context.Context, _ []string) error {
+			return runDemo(ctx, c, stdout, stderr)
+		},
+	}
+}
+
+func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error {
+	log, err := c.log.logger(stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	window, err := parseWindow(c.outage)
+	if err != nil {
+		return usageError{fmt.Errorf("outage: %w", err)}
+	}
+	samples, err := loadSamples(c.samples, c.records)
+	if err != nil {
+		return err
+	}
+
+	kafka, err := embedded.StartKafka(int32(c.partitions))
+	if err != nil {
+		return err
+	}
+	defer kafka.Close()
+	const bucket = "redrive-demo"
+	store, err := embedded.StartS3(bucket)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	apiCfg := mockapi.Config{Latency: 5 * time.Millisecond, ErrorRate: c.errorRate, PermanentRate: 0.01, GarbageRate: 0.005, Outages: []mockapi.Window{window}, Seed: 7}
+	api := mockapi.New(apiCfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	apiCtx, stopAPI := context.WithCancel(context.Background())
+	var apiWG sync.WaitGroup
+	apiWG.Add(1)
+	go func() { defer apiWG.Done(); api.Serve(apiCtx, ln) }() //nolint:errcheck // returns nil on stop
+	defer func() { stopAPI(); apiWG.Wait() }()
+
+	topo := redrive.Topology{
+		Kafka:       pipeline.Kafka{Brokers: kafka.Brokers()},
+		Pipeline:    pipeline.Config{Group: "redrive-demo", InputTopic: "events", DLQTopic: "events.dlq", ParkingTopic: "events.parking"},
+		Topics:      pipeline.Topics{Create: true, Partitions: int32(c.partitions)},
+		StartOffset: pipeline.StartOldest,
+		Enrich:      redrive.Enrichment{When: `category == "X"`},
+		Sink:        sinks.Config{Prefix: "events", MaxAge: 2 * time.Second},
+		S3:          redrive.S3{Bucket: bucket},
+		HTTPAddr:    "127.0.0.1:0",
+	}
+	topo.Enrich.Client.URL = "http://" + ln.Addr().String() + "/enrich"
+	topo.Enrich.Client.BreakerOpenFor = time.Second
+	topo.Pipeline.Retry.Base = 500 * time.Millisecond
+	topo.Pipeline.Retry.MaxDelay = 4 * time.Second
+	topo.S3.Client = sinks.S3ClientConfig{Endpoint: store.URL, PathStyle: true, AccessKeyID: "demo", SecretAccessKey: "demo"}
+
+	reg := prometheus.NewRegistry()
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	r, err := topo.Start(runCtx, redrive.WithLogger(log), redrive.WithRegistry(reg))
+	if err != nil {
+		return err
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- r.Run(runCtx) }()
+
+	fmt.Fprintf(stdout, "redrive demo: %d records into topic %q (%d partitions); %s of them match %s\n",
+		len(samples), "events", c.partitions, fmt.Sprint(countMatching(samples)), topo.Enrich.When)
+	fmt.Fprintf(stdout, "mock API: %.0f%% transient errors, 1%% permanent, 0.5%% garbage, outage %s after start; metrics on http://%s/metrics\n\n",
+		c.errorRate*100, c.outage, r.HTTPAddr())
+	if err := produceSamples(kafka.Brokers(), "events", samples); err != nil {
+		return err
+	}
+
+	done, err := waitDemo(ctx, c.timeout, int64(len(samples)), r, stdout)
+	stopRun()
+	if rerr := <-runErr; rerr != nil {
+		return fmt.Errorf("pipeline: %w", rerr)
+	}
+	if err != nil {
+		return err
+	}
+	return summarize(ctx, c, topo, bucket, done, reg, stdout)
+}
+
+// waitDemo prints progress every second until every record is in S3 or
+// parked.
+func waitDemo(ctx context.Context, timeout time.Duration, total int64, r *redrive.Runner, stdout io.Writer) (pipeline.Snapshot, error) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	start := time.Now()
+	for {
+		s := r.Stats()
+		fmt.Fprintf(stdout, "%5.1fs  in %5d  enriched %5d  to S3 %5d  DLQ trips %5d  parked %4d\n",
+			time.Since(start).Seconds(), s.In, s.Enriched, s.ToSink, s.ToDLQ, s.Parked)
+		if s.ToSink+s.Parked >= total {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-deadline:
+			return s, fmt.Errorf("demo: only %d of %d records accounted for after %s", s.ToSink+s.Parked, total, timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// summarize copies the objects out of S3 and checks the count.
+func summarize(ctx context.Context, c demoConfig, topo redrive.Topology, bucket string, s pipeline.Snapshot, reg *prometheus.Registry, stdout io.Writer) error {
+	client, err := sinks.NewS3Client(ctx, topo.S3.Client)
+	if err != nil {
+		return err
+	}
+	objects, lines, err := downloadAll(ctx, client, bucket, c.output)
+	if err != nil {
+		return err
+	}
+	produced := s.In
+	fmt.Fprintf(stdout, "\nproduced %d records: %d in S3 (%d objects), %d parked\n", produced, lines, objects, s.Parked)
+	for _, cl := range parkedByClass(reg) {
+		fmt.Fprintf(stdout, "  parked %-14s %d\n", cl.class, cl.n)
+	}
+	if int64(lines)+s.Parked != produced {
+		return fmt.Errorf("demo: %d in S3 + %d parked != %d produced", lines, s.Parked, produced)
+	}
+	fmt.Fprintf(stdout, "S3 records + parked = produced: nothing lost.\n\n")
+	fmt.Fprintf(stdout, "The objects are in %s/ (copied from s3://%s). Read them with:\n", c.output, bucket)
+	fmt.Fprintf(stdout, "  find %s -name '*.jsonl.gz' | head\n", c.output)
+	fmt.Fprintf(stdout, "  zcat $(find %s -name '*.jsonl.gz' | head -n 1) | head -n 3\n", c.output)
+	fmt.Fprintf(stdout, "Each line is the event, its \"enrichment\" (if category == \"X\") and \"_redrive\" (origin topic/partition/offset, attempt).\n")
+	return nil
+}
+
+// downloadAll copies every object of the bucket under dir and counts lines.
+func downloadAll(ctx context.Context, client *s3.Client, bucket, dir string) (objects, lines int, err error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return 0, 0, err
+	}
+	pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for pager.HasMorePages() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return 0, 0, fmt.Errorf("listing s3://%s: %w", bucket, err)
+		}
+		for _, obj := range page.Contents {
+			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: obj.Key})
+			if err != nil {
+				return 0, 0, fmt.Errorf("reading %s: %w", *obj.Key, err)
+			}
+			body, err := io.ReadAll(out.Body)
+			out.Body.Close()
+			if err != nil {
+				return 0, 0, err
+			}
+			path := filepath.Join(dir, filepath.FromSlash(*obj.Key))
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return 0, 0, err
+			}
+			if err := os.WriteFile(path, body, 0o644); err != nil {
+				return 0, 0, err
+			}
+			n, err := countLines(body, strings.HasSuffix(*obj.Key, ".gz"))
+			if err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", *obj.Key, err)
+			}
+			objects++
+			lines += n
+		}
+	}
+	return objects, lines, nil
+}
+
+func countLines(body []byte, gz bool) (int, error) {
+	var r io.Reader = bytes.NewReader(body)
+	if gz {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return 0, err
+		}
+		r = zr
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+	}
+	return n, sc.Err()
+}
+
+type classCount struct {
+	class string
+	n     int64
+}
+
+// parkedByClass reads the parked counter from the registry.
+func parkedByClass(reg *prometheus.Registry) []classCount {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return nil
+	}
+	var out []classCount
+	for _, mf := range mfs {
+		if mf.GetName() != "redrive_records_parked_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "class" {
+					out = append(out, classCount{l.GetValue(), int64(m.GetCounter().GetValue())})
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].class < out[j].class })
+	return out
+}
+
+// loadSamples reads the sample file and cycles it to n records.
+func loadSamples(path string, n int) ([][]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("samples: %w (run the demo from the repository root, or pass --samples)", err)
+	}
+	var lines [][]byte
+	for _, l := range bytes.Split(raw, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return nil, errors.New("samples: file is empty")
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = lines[i%len(lines)]
+	}
+	return out, nil
+}
+
+func countMatching(samples [][]byte) int {
+	n := 0
+	for _, s := range samples {
+		if bytes.Contains(s, []byte(`"category":"X"`)) {
+			n++
+		}
+	}
+	return n
+}
+
+// produceSamples writes the samples keyed by their user_id, as an upstream
+// service would.
+func produceSamples(brokers []string, topic string, samples [][]byte) error {
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	p, err := sarama.NewSyncProducer(brokers, cfg)
+	if err != nil {
+		return fmt.Errorf("demo producer: %w", err)
+	}
+	defer p.Close()
+	msgs := make([]*sarama.ProducerMessage, 0, 500)
+	flush := func() error {
+		if len(msgs) == 0 {
+			return nil
+		}
+		err := p.SendMessages(msgs)
+		msgs = msgs[:0]
+		return err
+	}
+	for _, s := range samples {
+		key := userID(s)
+		msgs = append(msgs, &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(s)})
+		if len(msgs) == cap(msgs) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// userID extracts "user_id" cheaply for the key; malformed samples get "".
+func userID(s []byte) string {
+	const k = `"user_id":"`
+	i := bytes.Index(s, []byte(k))
+	if i < 0 {
+		return ""
+	}
+	rest := s[i+len(k):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}

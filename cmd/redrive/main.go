@@ -1,0 +1,88 @@
+// Command redrive moves events from Kafka to S3, enriching some of them
+// through an HTTP API, with a circular dead-letter topic: see `redrive --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/peterbourgon/ff/v4"
+	"github.com/peterbourgon/ff/v4/ffhelp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, ff.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "redrive:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitCode is 2 for usage errors (bad flags), 1 for the rest, 0 for --help.
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case errors.Is(err, ff.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		return 2
+	}
+	return 1
+}
+
+// usageError marks an error in the command line rather than at run time.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// run is the whole binary, testable in-process: it parses args, runs the
+// selected command until ctx ends, and writes to stdout and stderr only.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	root := newRootCommand(stdout, stderr)
+	if err := root.Parse(args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+		sel := root.GetSelected()
+		if sel == nil {
+			sel = root
+		}
+		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(sel))
+		if errors.Is(err, ff.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return root.Run(ctx)
+}
+
+// newRootCommand builds the command tree.
+func newRootCommand(stdout, stderr io.Writer) *ff.Command {
+	root := &ff.Command{
+		Name:      "redrive",
+		Usage:     "redrive <command> [flags]",
+		ShortHelp: "move events from Kafka to S3, enriching some through an HTTP API, with a circular dead-letter topic",
+		LongHelp: `redrive consumes a Kafka topic and its dead-letter topic in one consumer group,
+enriches the records that match a rule through an HTTP API, writes them to S3 in
+compressed batches, and sends failures around the dead-letter topic with backoff
+until they succeed or are parked for people to inspect. Nothing is lost: an
+offset is committed only once every record at or below it is durable.
+
+Every flag can also be set by an environment variable: --input-topic is
+REDRIVE_INPUT_TOPIC, and so on.`,
+		Flags: ff.NewFlagSet("redrive"),
+	}
+	root.Exec = func(context.Context, []string) error { return ff.ErrHelp }
+	root.Subcommands = []*ff.Command{
+		newRunCommand(stdout, stderr),
+		newDemoCommand(stdout, stderr),
+		newMockAPICommand(stdout, stderr),
+	}
+	return root
+}
