@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -36,6 +37,14 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 	// sarama's periodic auto-commit then flushes what was marked, and its
 	// last commit on a clean stop flushes the rest.
 	cfg.Consumer.Offsets.AutoCommit.Enable = true
+	cfg.Consumer.Offsets.AutoCommit.Interval = p.cfg.CommitInterval
+	// A pause lets through what was already fetched and buffered: up to
+	// two fetch responses per partition (sarama feeds one while it holds
+	// the next; Kafka returns at least one whole record batch each), this
+	// channel buffer and goka's 10-message partition channel. Keep them
+	// small so that the windows bound memory, not sarama's 1 MiB default.
+	cfg.Consumer.Fetch.Default = int32(p.cfg.FetchBytes)
+	cfg.ChannelBufferSize = 64
 	fresh := func(clientID string) *sarama.Config {
 		c := cfg
 		c.ClientID = clientID
@@ -53,7 +62,20 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(fresh(cfg.ClientID))),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(fresh(cfg.ClientID+"-topics"), goka.NewTopicManagerConfig())),
 		goka.WithLogger(gokaLogger{p.log.With("component", "goka")}),
+		goka.WithRebalanceCallback(p.logAssignment),
 	}, nil
+}
+
+// logAssignment logs one line per rebalance with the partitions this
+// member now owns; an empty list means it stands by (more members than
+// partitions).
+func (p *Processor) logAssignment(a goka.Assignment) {
+	parts := make([]int32, 0, len(a))
+	for id := range a {
+		parts = append(parts, id)
+	}
+	slices.Sort(parts)
+	p.log.Info("partitions assigned", "partitions", parts, "standby", len(parts) == 0)
 }
 
 // gokaLogger sends goka's log lines to slog at info level.

@@ -49,6 +49,15 @@ type Config struct {
 	EnrichWorkers int
 	// Retry is the DLQ retry policy.
 	Retry dlq.Policy
+	// FetchBytes is how much one fetch returns per partition. Pausing a
+	// partition stops future fetches only: what was fetched still arrives,
+	// so this bounds how far a partition overshoots its window. Larger
+	// records are still fetched whole. Default 256 KiB.
+	FetchBytes int
+	// CommitInterval is how often released offsets are committed to
+	// Kafka. A crash re-reads what was durable but not yet committed, so
+	// a shorter interval means fewer duplicates after a crash. Default 1s.
+	CommitInterval time.Duration
 	// RevokeFlushTimeout bounds how long a revoked partition waits for its
 	// S3 batches; it must stay under goka's 60 s wait for deferred commits.
 	// Default 30s.
@@ -78,6 +87,12 @@ func (c *Config) SetDefaults() {
 	if c.RevokeFlushTimeout == 0 {
 		c.RevokeFlushTimeout = 30 * time.Second
 	}
+	if c.FetchBytes == 0 {
+		c.FetchBytes = 256 << 10
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = time.Second
+	}
 	c.Retry.SetDefaults()
 }
 
@@ -100,6 +115,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max-pending: must be positive, got %d", c.MaxPending)
 	case c.MaxWaiting < 1:
 		return fmt.Errorf("max-waiting: must be positive, got %d", c.MaxWaiting)
+	case c.FetchBytes < 1024:
+		return fmt.Errorf("fetch-bytes: %d is too small (at least 1KiB)", c.FetchBytes)
+	case c.CommitInterval < 10*time.Millisecond:
+		return fmt.Errorf("commit-interval: %s is too short (at least 10ms)", c.CommitInterval)
 	case c.EnrichWorkers < 1:
 		return fmt.Errorf("enrich workers: must be positive, got %d", c.EnrichWorkers)
 	case c.RevokeFlushTimeout >= 60*time.Second:
@@ -307,7 +326,7 @@ func (p *Processor) partitionFor(ctx context.Context, id int32) *partition {
 		}
 		p.partsMu.Unlock()
 	}()
-	p.log.Info("partition assigned", "partition", id)
+	p.log.Debug("partition started", "partition", id)
 	return part
 }
 

@@ -27,6 +27,9 @@ type Producer struct {
 	once sync.Once
 }
 
+// DLQBatchRecords is the most records the DLQ producer puts in one batch.
+const DLQBatchRecords = 256
+
 // NewProducer connects a producer to the brokers. cfg is copied.
 func NewProducer(brokers []string, base *sarama.Config) (*Producer, error) {
 	cfg := *base
@@ -39,6 +42,12 @@ func NewProducer(brokers []string, base *sarama.Config) (*Producer, error) {
 	// it), so give leader elections and broker restarts time to settle.
 	cfg.Producer.Retry.Max = 30
 	cfg.Producer.Retry.Backoff = 500 * time.Millisecond
+	// Kafka hands a consumer whole record batches, even past its fetch
+	// size, so the batches written here bound how far a paused DLQ
+	// partition overshoots its wait room. sarama caps a batch only at
+	// MaxMessageBytes (which must stay above the largest record), so cap
+	// the number of records per request instead.
+	cfg.Producer.Flush.MaxMessages = DLQBatchRecords
 	ap, err := sarama.NewAsyncProducer(brokers, &cfg)
 	if err != nil {
 		return nil, fmt.Errorf("starting DLQ producer: %w", err)

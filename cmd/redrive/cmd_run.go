@@ -162,6 +162,9 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	t.Pipeline.MaxRecordBytes = d.Pipeline.MaxRecordBytes
 	fs.value(byteSize{&t.Pipeline.MaxRecordBytes}, "max-record-bytes", "records larger than this are parked")
 
+	t.Pipeline.FetchBytes = d.Pipeline.FetchBytes
+	fs.value(byteSize{&t.Pipeline.FetchBytes}, "fetch-bytes", "bytes fetched per partition at once; bounds how far a paused partition overshoots its window")
+	fs.duration(&t.Pipeline.CommitInterval, "commit-interval", d.Pipeline.CommitInterval, "how often durable offsets are committed; a crash re-reads at most this long's worth")
 	fs.str(&t.HTTPAddr, "http-addr", d.HTTPAddr, `address of /metrics, /healthz and /readyz ("off" to disable)`)
 	fs.duration(&t.ShutdownGrace, "shutdown-grace", d.ShutdownGrace, "time allowed for a graceful stop on SIGTERM")
 	bindLogFlags(fs, &c.log, "json")
