@@ -13,7 +13,11 @@ import (
 	"github.com/redrive-io/redrive/pipeline"
 )
 
-func TestSmoke_EmbeddedEndToEnd(t *testing.T) {
+// The embedded default (the one `redrive demo` runs on) loses nothing: every
+// record reaches S3 or parking through kfake and gofakes3, in-process, with
+// a flaky API. The real-services tests cover the same ground against Apache
+// Kafka and versitygw; this one keeps the embedded path honest.
+func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
 	k, err := embedded.StartKafka(4)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +74,6 @@ func TestSmoke_EmbeddedEndToEnd(t *testing.T) {
 				missing++
 			}
 		}
-		t.Logf("stats %+v missing %d", r.Stats(), missing)
 		return missing == 0
 	})
 	cancel()
