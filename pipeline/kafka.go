@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -44,8 +45,11 @@ type SASL struct {
 	// Mechanism is "" (off), "PLAIN", "SCRAM-SHA-256" or "SCRAM-SHA-512".
 	Mechanism string
 	User      string
-	Password  string
+	Password  string `json:"-"` // never serialised: slog's JSON handler ignores String()
 }
+
+// LogValue keeps the password out of structured logs.
+func (s SASL) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // String hides the password when a config is printed.
 func (s SASL) String() string {

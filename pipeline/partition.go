@@ -53,8 +53,28 @@ func (part *partition) finish(rec *record, err error) {
 	part.mu.Lock()
 	part.pending--
 	part.adjustLocked()
+	revoked := part.revoked
 	part.mu.Unlock()
-	part.p.metrics.uncommitted.WithLabelValues(part.label()).Set(float64(part.main.outstanding() + part.dlq.outstanding()))
+	outstanding := part.main.outstanding() + part.dlq.outstanding()
+	if revoked {
+		if outstanding == 0 {
+			part.dropMetrics()
+		}
+		return
+	}
+	part.p.metrics.uncommitted.WithLabelValues(part.label()).Set(float64(outstanding))
+}
+
+// dropMetrics removes the partition's series once it is revoked and
+// released, so that a pod stops reporting partitions it no longer owns.
+func (part *partition) dropMetrics() {
+	m, l := part.p.metrics, part.label()
+	m.pending.DeleteLabelValues(l)
+	m.waiting.DeleteLabelValues(l)
+	m.uncommitted.DeleteLabelValues(l)
+	for _, topic := range []string{part.p.cfg.InputTopic, part.p.cfg.DLQTopic} {
+		m.paused.DeleteLabelValues(topic, l)
+	}
 }
 
 // hold puts a not-yet-due DLQ record in the wait room. On a revoked
@@ -139,6 +159,9 @@ func (part *partition) revoke() {
 			part.p.log.Error("flushing revoked partition failed; its records will be read again",
 				"topic", topic, "partition", part.id, "err", err)
 		}
+	}
+	if part.main.outstanding()+part.dlq.outstanding() == 0 {
+		part.dropMetrics()
 	}
 	part.p.log.Info("partition revoked", "partition", part.id, "handed_off", len(held))
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/redrive-io/redrive/dlq"
 )
@@ -347,4 +349,28 @@ func TestInvariant5_EnrichmentGoroutinesAreBounded(t *testing.T) {
 	if enr.max > 4 {
 		t.Fatalf("%d calls at once, want at most 4", enr.max)
 	}
+}
+
+// A revoked partition stops being reported once its records are released,
+// so a pod does not keep reporting partitions another pod now owns.
+func TestRevokedPartitionMetricsAreDropped(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	sink := &fakeSink{hold: true}
+	h := newHarness(t, testConfig(), Deps{Sink: sink, Forwarder: &fakeForwarder{}, Registerer: reg})
+	h.consume("in", "k", []byte(`{}`), nil)
+	series := func() int {
+		mfs, _ := reg.Gather()
+		n := 0
+		for _, mf := range mfs {
+			if strings.HasPrefix(mf.GetName(), "redrive_partition_") {
+				n += len(mf.GetMetric())
+			}
+		}
+		return n
+	}
+	if series() == 0 {
+		t.Fatal("no partition series while the partition is owned")
+	}
+	h.cancel()
+	poll(t, "the partition's series to be dropped", func() bool { return series() == 0 })
 }

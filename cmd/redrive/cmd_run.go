@@ -200,6 +200,9 @@ func (c *runConfig) finish() (redrive.Topology, error) {
 	if t.Enrich.When != "" && t.Enrich.Client.URL == "" {
 		return t, fmt.Errorf("enrich-url: required with enrich-when")
 	}
+	if _, err := c.log.logger(io.Discard); err != nil {
+		return t, err
+	}
 	t.SetDefaults()
 	if err := t.Validate(); err != nil {
 		return t, err
