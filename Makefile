@@ -37,3 +37,22 @@ $(TOOLS)/helm:
 
 clean:
 	rm -rf bin .tools .cache demo-output
+
+## docker: build the container image where Docker exists (IMAGE=name:tag).
+## The Dockerfile uses BuildKit (cache mounts, cross-compiling per platform).
+IMAGE ?= redrive:dev
+docker:
+	@if ! command -v docker >/dev/null 2>&1; then \
+		echo "make docker: docker is not installed; nothing was built. On a machine with Docker: docker build -t $(IMAGE) ."; \
+		exit 1; \
+	fi
+	@if ! docker info >/dev/null 2>&1; then \
+		echo "make docker: the Docker daemon is not reachable (docker info failed); nothing was built."; \
+		exit 1; \
+	fi
+	DOCKER_BUILDKIT=1 docker build -t $(IMAGE) .
+
+## helm-lint: lint the chart with each values file in testdata/helm.
+.PHONY: helm-lint
+helm-lint: $(TOOLS)/helm
+	@for f in testdata/helm/*.yaml; do echo "== $$f"; helm lint --strict helm/redrive -f $$f || exit 1; done

@@ -366,9 +366,14 @@ func TestSaramaConfigTLSFileErrors(t *testing.T) {
 // Kafka config is printed with fmt or logged as a string.
 func TestSASLPasswordNeverPrinted(t *testing.T) {
 	k := Kafka{Brokers: []string{"b:9092"}, SASL: SASL{Mechanism: "PLAIN", User: "redrive", Password: "hunter2-secret"}}
-	var logged strings.Builder
+	var logged, asJSON, wholeJSON strings.Builder
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("kafka", "sasl", k.SASL)
-	for _, s := range []string{fmt.Sprint(k), fmt.Sprintf("%+v", k), fmt.Sprint(k.SASL), logged.String()} {
+	slog.New(slog.NewJSONHandler(&asJSON, nil)).Info("kafka", "sasl", k.SASL)
+	slog.New(slog.NewJSONHandler(&wholeJSON, nil)).Info("kafka", "kafka", k)
+	if strings.Contains(wholeJSON.String(), "hunter2-secret") {
+		t.Fatalf("password in a JSON log of the whole config: %s", wholeJSON.String())
+	}
+	for _, s := range []string{fmt.Sprint(k), fmt.Sprintf("%+v", k), fmt.Sprint(k.SASL), logged.String(), asJSON.String()} {
 		if strings.Contains(s, "hunter2-secret") {
 			t.Fatalf("password printed: %s", s)
 		}
