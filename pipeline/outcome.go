@@ -11,6 +11,13 @@ import (
 
 // enriched decides a record's fate once the API answered (or did not).
 func (p *Processor) enriched(rec *record, answer json.RawMessage, err error) {
+	if rec.part.ctx.Err() != nil {
+		// The partition was revoked meanwhile and its batches flushed: a
+		// line added now would open a batch that holds the rebalance up
+		// for its age. Hand the record on; the answer is asked again.
+		p.handoff(rec)
+		return
+	}
 	if err == nil {
 		p.stats.enriched.Add(1)
 		p.toSink(rec, answer)
@@ -18,9 +25,9 @@ func (p *Processor) enriched(rec *record, answer json.RawMessage, err error) {
 	}
 	class := enrich.ClassOf(err)
 	switch {
-	case class == enrich.ClassCanceled || rec.part.ctx.Err() != nil:
-		// The partition was revoked mid-call: the answer, if any, is lost
-		// with the session. Hand the record on unchanged.
+	case class == enrich.ClassCanceled:
+		// Canceled without the partition being revoked: the processor is
+		// stopping. Hand the record on unchanged.
 		p.handoff(rec)
 	case enrich.IsRetryable(err):
 		next, park, reason := p.cfg.Retry.Failed(rec.env, p.now(), string(class), err)

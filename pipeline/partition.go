@@ -148,6 +148,9 @@ func (part *partition) revoke() {
 	held := part.waiting.Close()
 	part.pending += len(held)
 	part.mu.Unlock()
+	// Records queued for an enrichment worker are handed off now rather
+	// than after the workers got through other partitions' records.
+	held = append(held, part.p.work.take(func(r *record) bool { return r.part == part })...)
 	for _, rec := range held {
 		part.p.handoff(rec)
 	}

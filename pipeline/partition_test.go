@@ -374,3 +374,34 @@ func TestRevokedPartitionMetricsAreDropped(t *testing.T) {
 	h.cancel()
 	poll(t, "the partition's series to be dropped", func() bool { return series() == 0 })
 }
+
+// Invariant 6: records queued for a busy enrichment worker are handed back
+// at once when their partition is revoked, while the worker is still busy
+// with another partition's call.
+func TestInvariant6_RevokeTakesQueuedRecordsBack(t *testing.T) {
+	cfg := testConfig()
+	cfg.EnrichWorkers = 1
+	enr := &gatedEnricher{gate: make(chan struct{})}
+	fwd := &fakeForwarder{}
+	h := newHarness(t, cfg, Deps{Matcher: rule(t), Enricher: enr, Sink: &fakeSink{}, Forwarder: fwd})
+	// Partition 1 (never revoked here) occupies the only worker.
+	other, stopOther := context.WithCancel(context.Background())
+	defer stopOther()
+	h.p.consume(&fakeCtx{ctx: other, topic: "in", partition: 1, offset: 0, key: "busy", commits: h.commits}, []byte(`{"category":"X"}`))
+	poll(t, "the single worker to be busy", func() bool { return enr.current() == 1 })
+	for i := range 49 {
+		h.consume("in", fmt.Sprint(i), []byte(`{"category":"X"}`), nil)
+	}
+	if q := h.p.work.length(); q != 49 {
+		t.Fatalf("%d queued, want 49", q)
+	}
+	h.cancel() // revoke partition 0 only
+	poll(t, "partition 0's records handed off", func() bool { return len(fwd.to("in.dlq")) == 49 })
+	if enr.current() != 1 {
+		t.Fatal("the worker finished its call: the test no longer shows the hand-off happens without it")
+	}
+	if h.p.work.length() != 0 {
+		t.Fatalf("%d records left in the queue", h.p.work.length())
+	}
+	close(enr.gate)
+}

@@ -281,6 +281,12 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 	}
 	rec.env.Origin = dlq.Origin{Topic: rec.topic, Partition: ctx.Partition(), Offset: rec.offset}
 	part.track(rec, ctx.DeferCommit())
+	if ctx.Context().Err() != nil {
+		// goka may deliver a record after the partition's context ended;
+		// its batches are flushed already, so hand it on at once.
+		p.handoff(rec)
+		return
+	}
 
 	if rec.fromDLQ() {
 		p.stats.inDLQ.Add(1)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -22,10 +23,16 @@ type Forwarder interface {
 // number it came from whatever hash the upstream producer used (goka's
 // emitter hashes with FNV-32a, Java clients with murmur2).
 type Producer struct {
-	ap   sarama.AsyncProducer
-	wg   sync.WaitGroup
-	once sync.Once
+	ap sarama.AsyncProducer
+	wg sync.WaitGroup
+
+	mu     sync.RWMutex // held for reading while a record is handed to sarama
+	closed bool
 }
+
+// ErrProducerClosed is given to done when Forward is called after Close,
+// which only happens when a stop overran its grace period.
+var ErrProducerClosed = errors.New("DLQ producer is closed")
 
 // DLQBatchRecords is the most records the DLQ producer puts in one batch.
 const DLQBatchRecords = 256
@@ -71,6 +78,12 @@ func NewProducer(brokers []string, base *sarama.Config) (*Producer, error) {
 
 // Forward implements Forwarder.
 func (p *Producer) Forward(topic string, partition int32, key, value []byte, headers []dlq.Header, done func(error)) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		done(ErrProducerClosed)
+		return
+	}
 	hs := make([]sarama.RecordHeader, len(headers))
 	for i, h := range headers {
 		hs[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value}
@@ -86,12 +99,17 @@ func (p *Producer) Forward(topic string, partition int32, key, value []byte, hea
 }
 
 // Close flushes what is buffered, waits for every acknowledgement and stops
-// the producer. No Forward may be called after Close.
+// the producer. A Forward after Close fails with ErrProducerClosed.
 func (p *Producer) Close() {
-	p.once.Do(func() {
-		p.ap.AsyncClose()
-		p.wg.Wait()
-	})
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	p.mu.Unlock()
+	p.ap.AsyncClose()
+	p.wg.Wait()
 }
 
 // byteEncoder keeps a nil key nil (sarama.ByteEncoder(nil) would send an

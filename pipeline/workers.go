@@ -52,6 +52,26 @@ func (q *workQueue) work() {
 	}
 }
 
+// take removes and returns the queued records that match, in queue order:
+// a revoked partition takes its records back instead of waiting for
+// workers busy with other partitions.
+func (q *workQueue) take(match func(*record) bool) []*record {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var taken []*record
+	kept := q.queue[:q.head]
+	for _, rec := range q.queue[q.head:] {
+		if match(rec) {
+			taken = append(taken, rec)
+		} else {
+			kept = append(kept, rec)
+		}
+	}
+	clear(q.queue[len(kept):])
+	q.queue = kept
+	return taken
+}
+
 // length is the number of records waiting for a worker.
 func (q *workQueue) length() int {
 	q.mu.Lock()
