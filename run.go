@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -55,6 +56,9 @@ type Runner struct {
 	enricher *enrich.Client
 	http     *http.Server
 	ln       net.Listener
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Run starts the topology and runs it until ctx ends, then stops gracefully.
@@ -282,8 +286,21 @@ func (r *Runner) Run(ctx context.Context) error {
 	return errors.Join(runErr, closeErr)
 }
 
-// closeAll releases what Start opened, in dependency order.
+// Close releases a Runner that was started and will not be run. Run closes
+// the Runner itself; Close after Run does nothing.
+func (r *Runner) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.topo.ShutdownGrace)
+	defer cancel()
+	return r.closeAll(ctx)
+}
+
+// closeAll releases what Start opened, in dependency order, once.
 func (r *Runner) closeAll(ctx context.Context) error {
+	r.closeOnce.Do(func() { r.closeErr = r.close(ctx) })
+	return r.closeErr
+}
+
+func (r *Runner) close(ctx context.Context) error {
 	var errs []error
 	if r.producer != nil {
 		r.producer.Close()
