@@ -291,8 +291,7 @@ func (e *env) waitFraction(t *testing.T, want produced, frac float64, timeout ti
 // committed returns the group's committed offsets of a topic, by partition.
 func (e *env) committed(t *testing.T, topic string) map[int32]int64 {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
+	cfg := testSaramaConfig()
 	admin, err := sarama.NewClusterAdmin(e.brokers, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -312,8 +311,7 @@ func (e *env) committed(t *testing.T, topic string) map[int32]int64 {
 // highWater returns the end offsets of a topic, by partition.
 func (e *env) highWater(t *testing.T, topic string) map[int32]int64 {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
+	cfg := testSaramaConfig()
 	client, err := sarama.NewClient(e.brokers, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -336,8 +334,7 @@ func (e *env) highWater(t *testing.T, topic string) map[int32]int64 {
 // that the test can produce before redrive starts.
 func (e *env) createTopics(t *testing.T, rf int16) {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
+	cfg := testSaramaConfig()
 	admin, err := sarama.NewClusterAdmin(e.brokers, cfg)
 	if err != nil {
 		t.Fatal(err)

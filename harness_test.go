@@ -46,14 +46,21 @@ type testRecord struct {
 	Value []byte
 }
 
-// produce writes records to topic with a sync producer (hash partitioner)
-// and returns their origins.
-func produce(t testing.TB, brokers []string, topic string, recs []testRecord) produced {
-	t.Helper()
+// testSaramaConfig is the client config of the tests' own producers,
+// readers and admins: a protocol version Kafka 4 still speaks, acks=all.
+func testSaramaConfig() *sarama.Config {
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V3_6_0_0
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	return cfg
+}
+
+// produce writes records to topic with a sync producer (hash partitioner)
+// and returns their origins.
+func produce(t testing.TB, brokers []string, topic string, recs []testRecord) produced {
+	t.Helper()
+	cfg := testSaramaConfig()
 	p, err := sarama.NewSyncProducer(brokers, cfg)
 	if err != nil {
 		t.Fatalf("producer: %v", err)
@@ -153,8 +160,7 @@ type topicRecord struct {
 // consumer group.
 func readTopic(t testing.TB, brokers []string, topic string) []topicRecord {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
+	cfg := testSaramaConfig()
 	client, err := sarama.NewClient(brokers, cfg)
 	if err != nil {
 		t.Fatalf("client: %v", err)

@@ -21,8 +21,7 @@ func TestStartChecksTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
+	cfg := testSaramaConfig()
 	admin, err := sarama.NewClusterAdmin(k.Brokers(), cfg)
 	if err != nil {
 		t.Fatal(err)
