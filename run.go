@@ -100,6 +100,7 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 	if err := r.checkTopics(saramaCfg); err != nil {
 		return nil, err
 	}
+	t = r.topo // checkTopics learned the parking topic's partition count
 
 	if err := r.openSink(ctx, o); err != nil {
 		return nil, err
