@@ -83,6 +83,7 @@ REDRIVE_INPUT_TOPIC, and so on.`,
 		newRunCommand(stdout, stderr),
 		newDemoCommand(stdout, stderr),
 		newMockAPICommand(stdout, stderr),
+		newDLQCommand(stdout, stderr),
 	}
 	return root
 }
