@@ -104,3 +104,27 @@ func TestRuleConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRuleFieldsAreTheIdentifiersItReads(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want []string
+		all  bool
+	}{
+		{`category == "X"`, []string{"category"}, false},
+		{`category == "X" && (amount ?? 0) > 100`, []string{"category", "amount"}, false},
+		{`user.tier in ["gold", "platinum"]`, []string{"user"}, false},
+		{`len(tags) > 2 && category == "X"`, []string{"tags", "category"}, false},
+		{`$env["odd key"] == 1`, nil, true},
+		{`true`, nil, false},
+	} {
+		r, err := CompileRule(tc.src)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		names, all := r.Fields()
+		if all != tc.all || strings.Join(names, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: Fields() = %v, %v; want %v, %v", tc.src, names, all, tc.want, tc.all)
+		}
+	}
+}

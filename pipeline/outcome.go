@@ -39,7 +39,7 @@ func (p *Processor) enriched(rec *record, answer json.RawMessage, err error) {
 		rec.env = next
 		p.metrics.dlqAttempt.Observe(float64(next.Attempt))
 		p.stats.toDLQ.Add(1)
-		p.metrics.routed.WithLabelValues("dlq").Inc()
+		p.metrics.dlq.Inc()
 		p.forward(rec, p.cfg.DLQTopic, rec.part.id)
 	default:
 		p.park(rec, string(class), err)
@@ -76,11 +76,11 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 	// The line is all the sink needs; drop the decoded record so that
 	// memory per pending record is the compressed line, not the record.
 	rec.value, rec.fields = nil, nil
-	route := "direct"
 	if answer != nil {
-		route = "enriched"
+		p.metrics.enriched.Inc()
+	} else {
+		p.metrics.direct.Inc()
 	}
-	p.metrics.routed.WithLabelValues(route).Inc()
 	p.deps.Sink.Add(sinks.Item{
 		Topic:     rec.topic,
 		Partition: rec.part.id,
@@ -116,7 +116,7 @@ func (p *Processor) forwardPark(rec *record, cause error) {
 			"class", rec.env.ErrorClass, "err", cause, "same_class_not_logged", suppressed)
 	}
 	p.stats.parked.Add(1)
-	p.metrics.routed.WithLabelValues("parked").Inc()
+	p.metrics.parkedRoute.Inc()
 	p.metrics.parked.WithLabelValues(rec.env.ErrorClass).Inc()
 	p.forward(rec, p.cfg.ParkingTopic, rec.part.id%p.cfg.ParkingPartitions)
 }
@@ -130,7 +130,7 @@ func (p *Processor) handoff(rec *record) {
 		rec.env.Error = "partition revoked before the record was finished"
 	}
 	p.stats.handedOff.Add(1)
-	p.metrics.routed.WithLabelValues("handoff").Inc()
+	p.metrics.handoff.Inc()
 	p.forward(rec, p.cfg.DLQTopic, rec.part.id)
 }
 

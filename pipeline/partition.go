@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/redrive-io/redrive/dlq"
 )
 
@@ -22,6 +24,9 @@ type partition struct {
 	pending    int // tracked, not yet released, not waiting in the room
 	revoked    bool
 	waitFull   bool // the wait room reached MaxWaiting and has not drained to half since
+
+	// The partition's gauges, looked up once: they are set per record.
+	gPending, gWaiting, gUncommitted prometheus.Gauge
 	pausedMain bool
 	pausedDLQ  bool
 }
@@ -29,6 +34,10 @@ type partition struct {
 func newPartition(p *Processor, ctx context.Context, id int32) *partition {
 	part := &partition{p: p, id: id, ctx: ctx}
 	part.waiting = dlq.NewWaitRoom(p.cfg.MaxWaiting, part.due)
+	l := part.label()
+	part.gPending = p.metrics.pending.WithLabelValues(l)
+	part.gWaiting = p.metrics.waiting.WithLabelValues(l)
+	part.gUncommitted = p.metrics.uncommitted.WithLabelValues(l)
 	return part
 }
 
@@ -62,7 +71,7 @@ func (part *partition) finish(rec *record, err error) {
 		}
 		return
 	}
-	part.p.metrics.uncommitted.WithLabelValues(part.label()).Set(float64(outstanding))
+	part.gUncommitted.Set(float64(outstanding))
 }
 
 // dropMetrics removes the partition's series once it is revoked and
@@ -125,8 +134,8 @@ func (part *partition) adjustLocked() {
 		part.p.pause(cfg.DLQTopic, part.id, dlqPause)
 		part.p.logPause(cfg.DLQTopic, part.id, dlqPause, part.pending, held)
 	}
-	part.p.metrics.pending.WithLabelValues(part.label()).Set(float64(part.pending))
-	part.p.metrics.waiting.WithLabelValues(part.label()).Set(float64(held))
+	part.gPending.Set(float64(part.pending))
+	part.gWaiting.Set(float64(held))
 }
 
 // hysteresis pauses at limit and resumes at half of it.

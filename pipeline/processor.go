@@ -171,6 +171,8 @@ type Processor struct {
 	metrics *metrics
 	stats   Stats
 	parkLog *logSampler // one "record parked" line per class per 10s
+	// ruleNames are the fields the rule reads, nil when it may read any.
+	ruleNames []string
 
 	groupMu sync.Mutex
 	group   sarama.ConsumerGroup // captured from goka's builder, for Pause/Resume
@@ -213,6 +215,11 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 		parts:   map[int32]*partition{},
 	}
 	p.work = &workQueue{limit: cfg.EnrichWorkers, run: p.callAPI, wg: &p.wg}
+	if fl, ok := deps.Matcher.(fieldLister); ok {
+		if names, all := fl.Fields(); !all {
+			p.ruleNames = append([]string{}, names...) // non-nil even when empty
+		}
+	}
 	return p, nil
 }
 
@@ -350,12 +357,11 @@ func (p *Processor) routeFresh(rec *record) {
 		p.toSink(rec, nil)
 		return
 	}
-	fields, err := decodeFields(rec.value)
+	fields, err := p.ruleFields(rec.value)
 	if err != nil {
 		p.park(rec, ClassMalformed, err)
 		return
 	}
-	rec.fields = fields
 	match, err := p.deps.Matcher.Match(fields)
 	if err != nil {
 		p.park(rec, ClassRuleError, err)
@@ -365,7 +371,25 @@ func (p *Processor) routeFresh(rec *record) {
 		p.toSink(rec, nil)
 		return
 	}
+	if p.ruleNames == nil {
+		rec.fields = fields // complete: the enricher may use them as they are
+	}
 	p.enrich(rec)
+}
+
+// ruleFields decodes what the rule reads: only its fields when the rule
+// says which they are, else the whole record.
+func (p *Processor) ruleFields(value []byte) (map[string]any, error) {
+	if p.ruleNames == nil {
+		return decodeFields(value)
+	}
+	return pickFields(value, p.ruleNames)
+}
+
+// fieldLister is implemented by rules that know which fields they read
+// (enrich.Rule).
+type fieldLister interface {
+	Fields() (names []string, all bool)
 }
 
 // routeDue routes a DLQ record: held until its not-before time, then

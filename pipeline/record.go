@@ -77,16 +77,16 @@ func decodeFields(value []byte) (map[string]any, error) {
 // decode and re-encode of every record; a record that already has one of
 // those keys is re-encoded instead, so that no key appears twice.
 func outputLine(value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
-	metaJSON, err := json.Marshal(meta)
-	if err != nil {
-		return nil, err
-	}
 	v := bytes.TrimSpace(value)
 	if hasKey(v, MetaField) || (enrichment != nil && hasKey(v, field)) {
+		metaJSON, err := json.Marshal(meta)
+		if err != nil {
+			return nil, err
+		}
 		return reencode(v, field, enrichment, metaJSON)
 	}
 	body := bytes.TrimSpace(v[1 : len(v)-1])
-	out := make([]byte, 0, len(v)+len(field)+len(enrichment)+len(metaJSON)+32)
+	out := make([]byte, 0, len(v)+len(field)+len(enrichment)+256)
 	out = append(out, '{')
 	out = append(out, body...)
 	if len(body) > 0 {
@@ -100,9 +100,57 @@ func outputLine(value []byte, field string, enrichment json.RawMessage, meta Met
 	}
 	out = strconv.AppendQuote(out, MetaField)
 	out = append(out, ':')
-	out = append(out, metaJSON...)
+	out = meta.appendJSON(out)
 	out = append(out, '}')
 	return out, nil
+}
+
+// appendJSON writes meta exactly as encoding/json would (a test holds the
+// two equal), without reflection: it runs once per record.
+func (m Meta) appendJSON(b []byte) []byte {
+	b = append(b, `{"topic":`...)
+	b = appendJSONString(b, m.Topic)
+	b = append(b, `,"partition":`...)
+	b = strconv.AppendInt(b, int64(m.Partition), 10)
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendInt(b, m.Offset, 10)
+	b = append(b, `,"attempt":`...)
+	b = strconv.AppendInt(b, int64(m.Attempt), 10)
+	b = append(b, `,"enriched":`...)
+	b = strconv.AppendBool(b, m.Enriched)
+	if m.FirstFailure != nil {
+		b = append(b, `,"first_failure":`...)
+		b = appendJSONTime(b, *m.FirstFailure)
+	}
+	if m.ReplayedAt != nil {
+		b = append(b, `,"replayed_at":`...)
+		b = appendJSONTime(b, *m.ReplayedAt)
+	}
+	b = append(b, `,"received_at":`...)
+	b = appendJSONTime(b, m.ReceivedAt)
+	b = append(b, `,"written_at":`...)
+	b = appendJSONTime(b, m.WrittenAt)
+	return append(b, '}')
+}
+
+func appendJSONTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendJSONString quotes s as encoding/json does; topic names are plain
+// ASCII, so the fast path is the common one.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // hasKey is a cheap over-approximation: the quoted key appears somewhere.

@@ -118,3 +118,24 @@ func FuzzOutputLine(f *testing.F) {
 		}
 	})
 }
+
+// The hand-written meta encoder writes exactly what encoding/json writes:
+// the _redrive object is a public contract and must not drift.
+func TestMetaAppendJSONMatchesEncodingJSON(t *testing.T) {
+	ff := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	rp := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
+	for _, m := range []Meta{
+		{},
+		{Topic: "orders", Partition: 3, Offset: 1 << 40, Attempt: 7, Enriched: true, FirstFailure: &ff, ReplayedAt: &rp,
+			ReceivedAt: time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC), WrittenAt: time.Now()},
+		{Topic: `we"ird\<topic>&é`, Partition: -1, Offset: -1},
+	} {
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("appendJSON:\n got %s\nwant %s", got, want)
+		}
+	}
+}
