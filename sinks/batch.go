@@ -104,14 +104,21 @@ const (
 )
 
 // compressors pools gzip writers between batches of one Batcher.
-type compressors struct{ pool sync.Pool }
+type compressors struct {
+	pool  sync.Pool
+	level int
+}
 
 func (c *compressors) get(w *bytes.Buffer) *gzip.Writer {
 	if zw, ok := c.pool.Get().(*gzip.Writer); ok {
 		zw.Reset(w)
 		return zw
 	}
-	return gzip.NewWriter(w)
+	zw, err := gzip.NewWriterLevel(w, c.level)
+	if err != nil {
+		panic(err) // the level was validated by Config.Validate
+	}
+	return zw
 }
 
 func (c *compressors) put(zw *gzip.Writer) { c.pool.Put(zw) }

@@ -77,6 +77,7 @@ func NewBatcher(cfg Config, store Store, opts ...Option) (*Batcher, error) {
 		now:         o.now,
 		m:           newMetrics(o.reg),
 		contentType: contentTypeNDJSON,
+		zw:          compressors{level: cfg.GzipLevel},
 		parts:       make(map[topicPartition]*partition),
 		inflight:    make(map[topicPartition]map[*sealedBatch]struct{}),
 		agerStop:    make(chan struct{}),

@@ -12,7 +12,7 @@ func TestConfigDefaults(t *testing.T) {
 	var c Config
 	c.SetDefaults()
 	want := Config{
-		MaxRecords: 10000, MaxBytes: 8 << 20, MaxAge: 30 * time.Second, Compression: "gzip",
+		MaxRecords: 10000, MaxBytes: 8 << 20, MaxAge: 30 * time.Second, Compression: "gzip", GzipLevel: 1,
 		UploadTimeout: 60 * time.Second, RetryInitial: 500 * time.Millisecond, RetryMax: 30 * time.Second,
 		MaxUploads: 4,
 	}

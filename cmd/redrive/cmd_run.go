@@ -150,6 +150,7 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.value(byteSize{&t.Sink.MaxBytes}, "batch-max-bytes", "seal an S3 batch at this many uncompressed bytes")
 	fs.duration(&t.Sink.MaxAge, "batch-max-age", d.Sink.MaxAge, "seal an S3 batch this long after its first record")
 	fs.str(&t.Sink.Compression, "compression", d.Sink.Compression, "batch compression: gzip or none")
+	fs.integer(&t.Sink.GzipLevel, "gzip-level", d.Sink.GzipLevel, "gzip level from 1 (fastest) to 9 (smallest objects)")
 
 	r := &t.Pipeline.Retry
 	fs.duration(&r.Base, "retry-base", d.Pipeline.Retry.Base, "DLQ backoff before the second attempt; it doubles each attempt, with jitter")

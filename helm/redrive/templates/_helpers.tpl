@@ -148,6 +148,7 @@ groups and order as `redrive run --help`.
   (list "batch-max-bytes" $v.batch.maxBytes)
   (list "batch-max-age" $v.batch.maxAge)
   (list "compression" $v.batch.compression)
+  (list "gzip-level" $v.batch.gzipLevel)
   (list "retry-base" $v.retry.base)
   (list "retry-max-delay" $v.retry.maxDelay)
   (list "max-attempts" $v.retry.maxAttempts)
