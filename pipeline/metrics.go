@@ -12,13 +12,13 @@ type metrics struct {
 	routed *prometheus.CounterVec
 	// The routes' counters, looked up once: they count every record.
 	direct, enriched, dlq, parkedRoute, handoff prometheus.Counter
-	parked        *prometheus.CounterVec
-	dlqAttempt    prometheus.Histogram
-	enrichSeconds prometheus.Histogram
-	pending       *prometheus.GaugeVec
-	waiting       *prometheus.GaugeVec
-	uncommitted   *prometheus.GaugeVec
-	paused        *prometheus.GaugeVec
+	parked                                      *prometheus.CounterVec
+	dlqAttempt                                  prometheus.Histogram
+	enrichSeconds                               prometheus.Histogram
+	pending                                     *prometheus.GaugeVec
+	waiting                                     *prometheus.GaugeVec
+	uncommitted                                 *prometheus.GaugeVec
+	paused                                      *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {

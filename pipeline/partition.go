@@ -20,15 +20,16 @@ type partition struct {
 	main, dlq tracker
 	waiting   *dlq.WaitRoom[*record]
 
-	mu         sync.Mutex
-	pending    int // tracked, not yet released, not waiting in the room
-	revoked    bool
-	waitFull   bool // the wait room reached MaxWaiting and has not drained to half since
+	mu       sync.Mutex
+	pending  int // tracked, not yet released, not waiting in the room
+	pendingB int // bytes of those records' values
+	revoked  bool
+	waitFull bool // the wait room reached MaxWaiting and has not drained to half since
 
 	// The partition's gauges, looked up once: they are set per record.
 	gPending, gWaiting, gUncommitted prometheus.Gauge
-	pausedMain bool
-	pausedDLQ  bool
+	pausedMain                       bool
+	pausedDLQ                        bool
 }
 
 func newPartition(p *Processor, ctx context.Context, id int32) *partition {
@@ -50,6 +51,7 @@ func (part *partition) track(rec *record, release func(error)) {
 	rec.entry = rec.tr.add(rec.offset, release)
 	part.mu.Lock()
 	part.pending++
+	part.pendingB += rec.size
 	part.adjustLocked()
 	part.mu.Unlock()
 }
@@ -61,6 +63,7 @@ func (part *partition) finish(rec *record, err error) {
 	rec.tr.complete(rec.entry, err)
 	part.mu.Lock()
 	part.pending--
+	part.pendingB -= rec.size
 	part.adjustLocked()
 	revoked := part.revoked
 	part.mu.Unlock()
@@ -96,6 +99,7 @@ func (part *partition) hold(rec *record) {
 		return
 	}
 	part.pending--
+	part.pendingB -= rec.size
 	part.waiting.Add(rec.env.NotBefore, rec)
 	part.adjustLocked()
 	part.mu.Unlock()
@@ -105,14 +109,15 @@ func (part *partition) hold(rec *record) {
 func (part *partition) due(rec *record) {
 	part.mu.Lock()
 	part.pending++
+	part.pendingB += rec.size
 	part.adjustLocked()
 	part.mu.Unlock()
 	part.p.enrich(rec)
 }
 
 // adjustLocked pauses or resumes fetching so that memory stays within the
-// configured windows: both topics pause when MaxPending records are in
-// flight; the DLQ alone pauses when its wait room is full, so that records
+// configured windows: both topics pause when MaxPending records or
+// MaxPendingBytes of them are in flight; the DLQ alone pauses when its wait room is full, so that records
 // not yet due never stop the main topic (invariant 4). Resuming waits for
 // the window to drain to half, so that fetching does not flap.
 func (part *partition) adjustLocked() {
@@ -122,7 +127,8 @@ func (part *partition) adjustLocked() {
 	cfg := part.p.cfg
 	held := part.waiting.Len()
 	part.waitFull = hysteresis(part.waitFull, held, cfg.MaxWaiting)
-	main := hysteresis(part.pausedMain, part.pending, cfg.MaxPending)
+	main := hysteresis(part.pausedMain, part.pending, cfg.MaxPending) ||
+		hysteresis(part.pausedMain, part.pendingB, cfg.MaxPendingBytes)
 	dlqPause := main || part.waitFull
 	if main != part.pausedMain {
 		part.pausedMain = main
@@ -156,6 +162,9 @@ func (part *partition) revoke() {
 	part.revoked = true
 	held := part.waiting.Close()
 	part.pending += len(held)
+	for _, rec := range held {
+		part.pendingB += rec.size
+	}
 	part.mu.Unlock()
 	// Records queued for an enrichment worker are handed off now rather
 	// than after the workers got through other partitions' records.

@@ -405,3 +405,30 @@ func TestInvariant6_RevokeTakesQueuedRecordsBack(t *testing.T) {
 	}
 	close(enr.gate)
 }
+
+// Invariant 5 in bytes: large records pause fetching at MaxPendingBytes
+// long before MaxPending records are held (goka keeps each record's value
+// until its commit is released, so bytes are what memory follows).
+func TestInvariant5_PendingBytesPauseFetching(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxRecordBytes = 64 << 10
+	cfg.MaxPendingBytes = 1 << 20
+	sink := &fakeSink{hold: true}
+	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	big := []byte(`{"blob":"` + strings.Repeat("x", 60<<10) + `"}`)
+	for i := range 16 { // 16 × ~60 KiB ≈ 0.94 MiB: below the window
+		h.consume("in", fmt.Sprint(i), big, nil)
+	}
+	if h.group.is("in", 0) {
+		t.Fatal("paused below MaxPendingBytes")
+	}
+	h.consume("in", "17", big, nil)
+	h.consume("in", "18", big, nil)
+	if !h.group.is("in", 0) {
+		t.Fatalf("not paused with %d records of 60 KiB pending (window 1 MiB)", 18)
+	}
+	sink.release(seq(0, 18))
+	if h.group.is("in", 0) {
+		t.Fatal("not resumed after draining")
+	}
+}

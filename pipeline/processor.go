@@ -40,6 +40,11 @@ type Config struct {
 	// partition pauses. Default 20000: twice the sink's default batch, so
 	// that one batch fills while the previous one uploads.
 	MaxPending int
+	// MaxPendingBytes bounds the same window in bytes of record values:
+	// goka keeps each record's value until its commit is released, so this
+	// is what bounds memory per partition. Default 16 MiB: twice the sink's
+	// default batch.
+	MaxPendingBytes int
 	// MaxWaiting is the number of not-yet-due DLQ records per partition held
 	// in memory before fetching of that DLQ partition pauses. Default 1000.
 	MaxWaiting int
@@ -78,6 +83,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxPending == 0 {
 		c.MaxPending = 20000
 	}
+	if c.MaxPendingBytes == 0 {
+		c.MaxPendingBytes = 16 << 20
+	}
 	if c.MaxWaiting == 0 {
 		c.MaxWaiting = 1000
 	}
@@ -113,6 +121,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max-record-bytes: must be positive, got %d", c.MaxRecordBytes)
 	case c.MaxPending < 1:
 		return fmt.Errorf("max-pending: must be positive, got %d", c.MaxPending)
+	case c.MaxPendingBytes < c.MaxRecordBytes:
+		return fmt.Errorf("max-pending-bytes (%d) must be at least max-record-bytes (%d)", c.MaxPendingBytes, c.MaxRecordBytes)
 	case c.MaxWaiting < 1:
 		return fmt.Errorf("max-waiting: must be positive, got %d", c.MaxWaiting)
 	case c.FetchBytes < 1024:
@@ -281,6 +291,7 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		offset:   ctx.Offset(),
 		key:      []byte(ctx.Key()),
 		value:    value,
+		size:     len(value),
 		received: p.now(),
 	}
 	if ctx.Key() == "" {

@@ -177,6 +177,7 @@ type record struct {
 	offset   int64
 	key      []byte
 	value    []byte
+	size     int          // len(value) when read; value itself is dropped once written
 	env      dlq.Envelope // origin and retry state; Attempt 0 for fresh records
 	fields   map[string]any
 	received time.Time

@@ -159,6 +159,8 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.duration(&r.MaxAge, "max-age", d.Pipeline.Retry.MaxAge, "time since the first failure after which a record is parked")
 
 	fs.integer(&t.Pipeline.MaxPending, "max-pending", d.Pipeline.MaxPending, "records per partition in enrichment or awaiting upload before fetching pauses")
+	t.Pipeline.MaxPendingBytes = d.Pipeline.MaxPendingBytes
+	fs.value(byteSize{&t.Pipeline.MaxPendingBytes}, "max-pending-bytes", "bytes of records per partition in enrichment or awaiting upload before fetching pauses; with the partitions owned, this bounds memory")
 	fs.integer(&t.Pipeline.MaxWaiting, "max-waiting", d.Pipeline.MaxWaiting, "not-yet-due DLQ records held per partition before that DLQ partition pauses")
 	t.Pipeline.MaxRecordBytes = d.Pipeline.MaxRecordBytes
 	fs.value(byteSize{&t.Pipeline.MaxRecordBytes}, "max-record-bytes", "records larger than this are parked")

@@ -1054,7 +1054,7 @@ enrich:
 s3: {bucket: b, prefix: p, endpoint: "http://minio:9000", region: eu-west-1, pathStyle: true}
 batch: {maxRecords: 100, maxBytes: 1MiB, maxAge: 10s, compression: none, gzipLevel: 6}
 retry: {base: 500ms, maxDelay: 1m, maxAttempts: 5, maxAge: 1h}
-windows: {maxPending: 1000, maxWaiting: 10, maxRecordBytes: 512KiB, fetchBytes: 128KiB, commitInterval: 2s}
+windows: {maxPending: 1000, maxWaiting: 10, maxRecordBytes: 512KiB, maxPendingBytes: 2MiB, fetchBytes: 128KiB, commitInterval: 2s}
 logging: {level: warn, format: text}
 `
 

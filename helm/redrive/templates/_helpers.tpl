@@ -154,6 +154,7 @@ groups and order as `redrive run --help`.
   (list "max-attempts" $v.retry.maxAttempts)
   (list "max-age" $v.retry.maxAge)
   (list "max-pending" $v.windows.maxPending)
+  (list "max-pending-bytes" $v.windows.maxPendingBytes)
   (list "max-waiting" $v.windows.maxWaiting)
   (list "max-record-bytes" $v.windows.maxRecordBytes)
   (list "fetch-bytes" $v.windows.fetchBytes)
