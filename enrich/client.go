@@ -170,3 +170,7 @@ func (c *Client) BreakerState() gobreaker.State {
 func (c *Client) Close() {
 	c.http.CloseIdleConnections()
 }
+
+// NeedsFields reports whether Enrich reads the fields argument (the URL has
+// {field} placeholders); when it does not, callers need not decode records.
+func (c *Client) NeedsFields() bool { return !c.url.plain }

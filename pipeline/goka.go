@@ -51,7 +51,11 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 		return &c
 	}
 	groupBuilder := func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-		return sarama.NewConsumerGroup(brokers, group, fresh(clientID))
+		cg, err := sarama.NewConsumerGroup(brokers, group, fresh(clientID))
+		if err != nil {
+			return nil, err
+		}
+		return copyingGroup{cg}, nil
 	}
 	consumerBuilder := func(brokers []string, clientID string) (sarama.Consumer, error) {
 		return sarama.NewConsumer(brokers, fresh(clientID))
@@ -62,19 +66,29 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(fresh(cfg.ClientID))),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(fresh(cfg.ClientID+"-topics"), goka.NewTopicManagerConfig())),
 		goka.WithLogger(gokaLogger{p.log.With("component", "goka")}),
-		goka.WithRebalanceCallback(p.logAssignment),
+		goka.WithRebalanceCallback(p.onAssignment),
 	}, nil
 }
 
-// logAssignment logs one line per rebalance with the partitions this
-// member now owns; an empty list means it stands by (more members than
-// partitions).
-func (p *Processor) logAssignment(a goka.Assignment) {
+// onAssignment runs in goka's session setup, before sarama starts the new
+// session's partition consumers. sarama remembers pauses across sessions
+// and re-applies them to a new partition consumer, while the pipeline's
+// state for a newly assigned partition starts unpaused: a partition revoked
+// while paused would come back paused for good. So every assigned
+// partition starts resumed. It also logs one line per rebalance with the
+// partitions this member owns (none: it stands by).
+func (p *Processor) onAssignment(a goka.Assignment) {
 	parts := make([]int32, 0, len(a))
 	for id := range a {
 		parts = append(parts, id)
 	}
 	slices.Sort(parts)
+	p.groupMu.Lock()
+	cg := p.group
+	p.groupMu.Unlock()
+	if cg != nil && len(parts) > 0 {
+		cg.Resume(map[string][]int32{p.cfg.InputTopic: parts, p.cfg.DLQTopic: parts})
+	}
 	p.log.Info("partitions assigned", "partitions", parts, "standby", len(parts) == 0)
 }
 

@@ -73,9 +73,9 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		p.park(rec, ClassMalformed, fmt.Errorf("building output line: %w", err))
 		return
 	}
-	// The line is all the sink needs; drop the decoded record so that
-	// memory per pending record is the compressed line, not the record.
-	rec.value, rec.fields = nil, nil
+	// The line is all the sink needs; drop the value so that the record
+	// does not keep it alive.
+	rec.value = nil
 	if answer != nil {
 		p.metrics.enriched.Inc()
 	} else {

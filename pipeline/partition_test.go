@@ -432,3 +432,23 @@ func TestInvariant5_PendingBytesPauseFetching(t *testing.T) {
 		t.Fatal("not resumed after draining")
 	}
 }
+
+// sarama re-applies a remembered pause to a new session's partition
+// consumer. A partition revoked while paused must start the next session
+// resumed, or it never fetches again.
+func TestAssignmentResumesPartitionsPausedInAnEarlierSession(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPending = 10
+	h := newHarness(t, cfg, Deps{Sink: &fakeSink{hold: true}, Forwarder: &fakeForwarder{}})
+	for i := range 10 {
+		h.consume("in", fmt.Sprint(i), []byte(`{}`), nil)
+	}
+	if !h.group.is("in", 0) {
+		t.Fatal("not paused at the window")
+	}
+	h.cancel() // revoked while paused
+	h.p.onAssignment(goka.Assignment{0: 0, 1: 0})
+	if h.group.is("in", 0) || h.group.is("in.dlq", 0) {
+		t.Fatalf("partition 0 still paused after a new assignment: %v", h.group.calls)
+	}
+}

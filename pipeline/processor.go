@@ -183,6 +183,9 @@ type Processor struct {
 	parkLog *logSampler // one "record parked" line per class per 10s
 	// ruleNames are the fields the rule reads, nil when it may read any.
 	ruleNames []string
+	// enricherNeedsFields: the enricher reads decoded fields (URL
+	// templates); true unless it says otherwise.
+	enricherNeedsFields bool
 
 	groupMu sync.Mutex
 	group   sarama.ConsumerGroup // captured from goka's builder, for Pause/Resume
@@ -225,6 +228,10 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 		parts:   map[int32]*partition{},
 	}
 	p.work = &workQueue{limit: cfg.EnrichWorkers, run: p.callAPI, wg: &p.wg}
+	p.enricherNeedsFields = true
+	if nf, ok := deps.Enricher.(interface{ NeedsFields() bool }); ok {
+		p.enricherNeedsFields = nf.NeedsFields()
+	}
 	if fl, ok := deps.Matcher.(fieldLister); ok {
 		if names, all := fl.Fields(); !all {
 			p.ruleNames = append([]string{}, names...) // non-nil even when empty
@@ -382,9 +389,6 @@ func (p *Processor) routeFresh(rec *record) {
 		p.toSink(rec, nil)
 		return
 	}
-	if p.ruleNames == nil {
-		rec.fields = fields // complete: the enricher may use them as they are
-	}
 	p.enrich(rec)
 }
 
@@ -425,14 +429,6 @@ func (p *Processor) routeDue(rec *record) {
 
 // enrich queues a record for the API; the work queue's workers call it.
 func (p *Processor) enrich(rec *record) {
-	if rec.fields == nil {
-		fields, err := decodeFields(rec.value)
-		if err != nil {
-			p.park(rec, ClassMalformed, err)
-			return
-		}
-		rec.fields = fields
-	}
 	p.work.push(rec)
 }
 
@@ -443,8 +439,19 @@ func (p *Processor) callAPI(rec *record) {
 		p.handoff(rec)
 		return
 	}
+	// Fields are decoded here, just in time and only when the enricher
+	// reads them: decoded maps of queued records were a large share of
+	// memory under a backlog.
+	var fields map[string]any
+	if p.enricherNeedsFields {
+		var err error
+		if fields, err = decodeFields(rec.value); err != nil {
+			p.park(rec, ClassMalformed, err)
+			return
+		}
+	}
 	start := p.now()
-	answer, err := p.deps.Enricher.Enrich(rec.part.ctx, rec.value, rec.fields)
+	answer, err := p.deps.Enricher.Enrich(rec.part.ctx, rec.value, fields)
 	p.metrics.enrichSeconds.Observe(p.now().Sub(start).Seconds())
 	p.enriched(rec, answer, err)
 }

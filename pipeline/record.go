@@ -179,7 +179,6 @@ type record struct {
 	value    []byte
 	size     int          // len(value) when read; value itself is dropped once written
 	env      dlq.Envelope // origin and retry state; Attempt 0 for fresh records
-	fields   map[string]any
 	received time.Time
 	tr       *tracker
 	entry    *entry
