@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -36,6 +37,7 @@ func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (parking int3
 		return 0, fmt.Errorf("describing topics %s: %w", strings.Join(names, ", "), err)
 	}
 	counts := map[string]int32{}
+	created := false
 	for _, m := range metas {
 		switch {
 		case errors.Is(m.Err, sarama.ErrUnknownTopicOrPartition):
@@ -63,10 +65,44 @@ func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (parking int3
 			return 0, fmt.Errorf("%s: creating topic %q: %w", flags[i], name, err)
 		}
 		counts[name] = t.Partitions
+		created = true
+	}
+	if created {
+		// A created topic is not in every broker's metadata at once, and
+		// goka fails start-up on a topic it cannot see.
+		if err := waitForLeaders(admin, names); err != nil {
+			return 0, err
+		}
 	}
 	if counts[cfg.InputTopic] != counts[cfg.DLQTopic] {
 		return 0, fmt.Errorf("dlq-topic: %q has %d partitions but input topic %q has %d; they must match so that a key's retries stay on its partition",
 			cfg.DLQTopic, counts[cfg.DLQTopic], cfg.InputTopic, counts[cfg.InputTopic])
 	}
 	return counts[cfg.ParkingTopic], nil
+}
+
+// waitForLeaders polls until every partition of the topics has a leader.
+func waitForLeaders(admin sarama.ClusterAdmin, names []string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		metas, err := admin.DescribeTopics(names)
+		ready := err == nil
+		for _, m := range metas {
+			if m.Err != sarama.ErrNoError || len(m.Partitions) == 0 {
+				ready = false
+			}
+			for _, p := range m.Partitions {
+				if p.Leader < 0 {
+					ready = false
+				}
+			}
+		}
+		if ready {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("created topics %s have no leaders after 30s (last error: %v)", strings.Join(names, ", "), err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
