@@ -25,6 +25,13 @@ test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 14m ./...
 
+## bench: the benchmark suite against real Kafka and S3 (embedded ones if they
+## cannot start): a Markdown table on stdout, JSON under bench/results/.
+## About 6-8 minutes; BENCH_FLAGS=-quick for a 2-minute run.
+BENCH_FLAGS ?=
+bench: tools
+	$(GO) run ./bench $(BENCH_FLAGS)
+
 ## tools: install what the tests need (idempotent, cached).
 tools: $(TOOLS)/versitygw $(TOOLS)/helm
 	./scripts/kafka.sh fetch

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/redrive-io/redrive"
+	"github.com/redrive-io/redrive/enrich/mockapi"
+)
+
+// heapResult is where workload 4's memory goes: the backlog run inside
+// this process, with a heap profile written each time the heap in use
+// reached a new high, so that the last one shows the peak.
+type heapResult struct {
+	Records       int     `json:"records"`
+	PeakHeapMiB   float64 `json:"peak_heap_inuse_mib"`
+	PeakSysMiB    float64 `json:"peak_sys_mib"` // memory obtained from the OS by the Go runtime
+	AtSeconds     float64 `json:"peak_at_seconds"`
+	HeapProfile   string  `json:"heap_profile"`
+	Top           string  `json:"top"`
+	Cumulative    string  `json:"cumulative"`
+	WindowSeconds float64 `json:"window_seconds"`
+}
+
+func (b *bench) heapProfile(ctx context.Context) error {
+	n := b.sz.HeapRecords
+	topic := "prof-backlog"
+	if _, err := b.seedTopic(ctx, topic, n, 1); err != nil {
+		return err
+	}
+	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: 6})
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	api.SetDown(true)
+	group := "bench-profile-backlog"
+	r, err := b.inProcess(topic, group, "profb", api.URL).Start(ctx, redrive.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(b.opts.Out, 0o755); err != nil {
+		return err
+	}
+	res := &heapResult{Records: n, HeapProfile: filepath.Join(b.opts.Out, "w4-heap.out")}
+	b.res.Heap = res
+	runtime.GC() // start from what this process holds without redrive's work
+	start := time.Now()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- r.Run(runCtx) }()
+
+	deadline := start.Add(b.sz.BacklogWindow)
+	var doneAt time.Time
+	watch := newHeapWatch(res.HeapProfile)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for time.Now().Before(deadline) && (doneAt.IsZero() || time.Since(doneAt) < 3*time.Second) {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case err := <-errc:
+			return fmt.Errorf("the in-process backlog run stopped on its own: %w", err)
+		case <-tick.C:
+		}
+		if err := watch.Check(); err != nil {
+			return err
+		}
+		if doneAt.IsZero() {
+			if lag, err := b.kafka.Lag(group, topic); err == nil && lag == 0 {
+				doneAt = time.Now()
+			}
+		}
+	}
+	res.WindowSeconds = time.Since(start).Seconds()
+	res.PeakHeapMiB, res.PeakSysMiB, res.AtSeconds = watch.PeakMiB, watch.SysMiB, watch.At.Seconds()
+	stop()
+	if err := <-errc; err != nil {
+		return err
+	}
+	top, err := pprofText(ctx, "-top", "-nodecount=15", "-sample_index=inuse_space", res.HeapProfile)
+	if err != nil {
+		return err
+	}
+	cum, err := pprofText(ctx, "-top", "-cum", "-nodecount=25", "-sample_index=inuse_space", res.HeapProfile)
+	if err != nil {
+		return err
+	}
+	res.Top, res.Cumulative = trimPprof(top), trimPprof(cum)
+	return nil
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redrive-io/redrive/enrich/mockapi"
+)
+
+// passResult is workload 1: records that need no enrichment, through
+// redrive into S3, against a bare consumer reading the same topic.
+type passResult struct {
+	Records        int          `json:"records"`
+	RecordBytes    int          `json:"record_bytes"`
+	Partitions     int32        `json:"partitions"`
+	Rule           string       `json:"rule"`
+	ProduceSeconds float64      `json:"produce_seconds"`
+	Redrive        runFigures   `json:"redrive"`
+	Baselines      []runFigures `json:"baselines"`
+	// BaselineRate and BaselineCPU are the means of the baseline runs (one
+	// before and one after redrive's, so that drift in the machine's load
+	// hits both sides).
+	BaselineRate float64 `json:"baseline_records_per_sec"`
+	BaselineCPU  float64 `json:"baseline_cpu_sec_per_million"`
+	Ratio        float64 `json:"ratio"`
+}
+
+// runFigures are one measured run of redrive or the baseline. The window
+// starts when the group is stable and ends when its committed offsets
+// reach the high-water marks.
+type runFigures struct {
+	Name             string  `json:"name"`
+	Seconds          float64 `json:"seconds"`
+	RecordsPerSec    float64 `json:"records_per_sec"`
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	CPUSecPerMillion float64 `json:"cpu_sec_per_million"`
+	PeakRSSMiB       float64 `json:"peak_rss_mib"`   // kernel's maxrss of the whole process life
+	SteadyRSSMiB     float64 `json:"steady_rss_mib"` // median VmRSS while records flowed
+	PeakGoroutines   int     `json:"peak_goroutines,omitempty"`
+	// ReadSeconds (redrive) is from stable to every record handed to the
+	// sink; StopSeconds from SIGTERM to exit (flushing the open batches).
+	ReadSeconds float64 `json:"read_seconds,omitempty"`
+	StopSeconds float64 `json:"stop_seconds,omitempty"`
+	// SelfTimedRate (baseline) is its own count: first record read to
+	// every record read and committed, a cross-check of the window.
+	SelfTimedRate float64 `json:"self_timed_records_per_sec,omitempty"`
+	Log           string  `json:"log"`
+}
+
+func (b *bench) passThrough(ctx context.Context) error {
+	n := b.sz.PassRecords
+	topic := "w1-pass"
+	res := &passResult{Records: n, RecordBytes: b.sz.RecordBytes, Partitions: b.sz.Partitions, Rule: enrichRule}
+	b.res.PassThrough = res
+	took, err := b.seedTopic(ctx, topic, n, 0)
+	if err != nil {
+		return err
+	}
+	res.ProduceSeconds = took.Seconds()
+	hw, err := b.kafka.HighWater(topic)
+	if err != nil {
+		return err
+	}
+	if got := sumOffsets(hw); got != int64(n) {
+		return fmt.Errorf("w1: topic %s holds %d records, want %d", topic, got, n)
+	}
+
+	// The rule is configured, as in a deployment that enriches other
+	// traffic, but no record matches it: the API must see no request.
+	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: 1})
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+
+	for i, run := range []string{"baseline-1", "redrive", "baseline-2"} {
+		if run == "baseline-2" && b.opts.Quick {
+			break
+		}
+		var f runFigures
+		if run == "redrive" {
+			f, err = b.passRedrive(ctx, topic, n, hw, api.URL)
+			res.Redrive = f
+		} else {
+			f, err = b.passBaseline(ctx, fmt.Sprintf("w1-%s", run), topic, n, hw)
+			res.Baselines = append(res.Baselines, f)
+		}
+		if err != nil {
+			return fmt.Errorf("w1 run %d (%s): %w", i+1, run, err)
+		}
+		b.log.Info("w1: run done", "run", run, "records_per_sec", int(f.RecordsPerSec), "cpu_s_per_M", f.CPUSecPerMillion, "peak_rss_mib", f.PeakRSSMiB)
+	}
+	if calls := api.Stats().Requests; calls != 0 {
+		return fmt.Errorf("w1: no record matches the rule, yet the API got %d requests", calls)
+	}
+	for _, f := range res.Baselines {
+		res.BaselineRate += f.RecordsPerSec / float64(len(res.Baselines))
+		res.BaselineCPU += f.CPUSecPerMillion / float64(len(res.Baselines))
+	}
+	res.Ratio = res.Redrive.RecordsPerSec / res.BaselineRate
+
+	r, base := res.Redrive, res.Baselines[0]
+	b.res.add("1 pass-through", fmt.Sprintf("records/s (%dk × %d B, %d partitions)", n/1000, b.sz.RecordBytes, b.sz.Partitions),
+		fnum(r.RecordsPerSec), fmt.Sprintf("%s bare sarama group (self-timed %s)", fnum(res.BaselineRate), fnum(base.SelfTimedRate)), fratio(r.RecordsPerSec, res.BaselineRate), "≥ 0.8", check(res.Ratio >= 0.8))
+	b.res.add("1 pass-through", "CPU s per 1M records", fnum(r.CPUSecPerMillion), fnum(res.BaselineCPU), fratio(r.CPUSecPerMillion, res.BaselineCPU), "", nil)
+	b.res.add("1 pass-through", "peak RSS MiB (whole life)", fnum(r.PeakRSSMiB), fnum(base.PeakRSSMiB), fratio(r.PeakRSSMiB, base.PeakRSSMiB), "", nil)
+	b.res.add("1 pass-through", "steady RSS MiB (median while flowing)", fnum(r.SteadyRSSMiB), fnum(base.SteadyRSSMiB), fratio(r.SteadyRSSMiB, base.SteadyRSSMiB), "≤ 100", check(r.SteadyRSSMiB <= 100))
+	return b.objects(ctx, "w1/", hw, n)
+}
+
+// passBaseline measures the bare consumer reading topic.
+func (b *bench) passBaseline(ctx context.Context, name, topic string, n int, hw map[int32]int64) (runFigures, error) {
+	group := "bench-" + name
+	p, err := b.startBaseline(name, topic, group)
+	if err != nil {
+		return runFigures{}, err
+	}
+	defer p.Kill()
+	start, cpu0, err := b.waitStable(ctx, p, group)
+	if err != nil {
+		return runFigures{}, err
+	}
+	done, err := b.waitCommitted(ctx, p, 10*time.Minute, group, topic, hw)
+	if err != nil {
+		return runFigures{}, err
+	}
+	if err := p.Wait(time.Minute); err != nil {
+		return runFigures{}, err
+	}
+	f, err := figures(p, name, n, start, done, cpu0)
+	if s, serr := baselineSummary(p.log); serr == nil && s.Done.After(s.FirstRecord) {
+		f.SelfTimedRate = float64(s.Records) / s.Done.Sub(s.FirstRecord).Seconds()
+	}
+	return f, err
+}
+
+// passRedrive measures redrive moving topic to S3. redrive's open batches
+// are sealed by age (30 s by default), which a finite run would spend
+// idle, so once every record has been handed to the sink redrive gets
+// SIGTERM: its graceful stop flushes the open batches and commits, and the
+// window ends when the commits reach the high-water marks.
+func (b *bench) passRedrive(ctx context.Context, topic string, n int, hw map[int32]int64, apiURL string) (runFigures, error) {
+	name, group := "w1-redrive", "bench-w1-redrive"
+	p, err := b.startRedrive(name, topic, group, "w1", "--enrich-when", enrichRule, "--enrich-url", apiURL)
+	if err != nil {
+		return runFigures{}, err
+	}
+	defer p.Kill()
+	start, cpu0, err := b.waitStable(ctx, p.proc, group)
+	if err != nil {
+		return runFigures{}, err
+	}
+	peakG := 0
+	readCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	err = pollUntil(readCtx, 250*time.Millisecond, "redrive to route every record", func() (bool, error) {
+		if p.Exited() {
+			return false, p.exitedEarly("routing every record")
+		}
+		m, err := scrape(readCtx, b.http, p.Addr)
+		if err != nil {
+			return false, nil //nolint:nilerr // a missed scrape: poll again
+		}
+		peakG = max(peakG, int(m.Max("go_goroutines")))
+		return m.Sum("redrive_records_routed_total", nil) >= float64(n), nil
+	})
+	if err != nil {
+		return runFigures{}, err
+	}
+	read := time.Now()
+	stopped := time.Now()
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		return runFigures{}, err
+	}
+	done, err := b.waitCommitted(ctx, nil, 2*time.Minute, group, topic, hw)
+	if err != nil {
+		return runFigures{}, err
+	}
+	if err := p.Wait(time.Minute); err != nil {
+		return runFigures{}, err
+	}
+	f, err := figures(p.proc, name, n, start, done, cpu0)
+	f.PeakGoroutines = peakG
+	f.ReadSeconds = read.Sub(start).Seconds()
+	f.StopSeconds = p.ExitAt().Sub(stopped).Seconds()
+	f.SteadyRSSMiB = mib(medianRSS(p.Samples(start, read)))
+	return f, err
+}
+
+// figures computes a run's figures from its window [start, done] and the
+// kernel's account of the reaped child.
+func figures(p *proc, name string, n int, start, done time.Time, cpu0 time.Duration) (runFigures, error) {
+	cpu, peak, err := p.Usage()
+	if err != nil {
+		return runFigures{}, err
+	}
+	secs := done.Sub(start).Seconds()
+	window := cpu - cpu0
+	return runFigures{
+		Name:             name,
+		Seconds:          secs,
+		RecordsPerSec:    float64(n) / secs,
+		CPUSeconds:       window.Seconds(),
+		CPUSecPerMillion: window.Seconds() / float64(n) * 1e6,
+		PeakRSSMiB:       mib(peak),
+		SteadyRSSMiB:     mib(medianRSS(p.Samples(start, done))),
+		Log:              p.log,
+	}, nil
+}
+
+// baselineSummary reads the JSON summary the baseline prints last.
+func baselineSummary(logPath string) (baselineResult, error) {
+	var s baselineResult
+	lines := strings.Split(strings.TrimSpace(tail(logPath, 1)), "\n")
+	err := json.Unmarshal([]byte(lines[len(lines)-1]), &s)
+	return s, err
+}
+
+// baselineResult mirrors the baseline's summary.
+type baselineResult struct {
+	Records     int64     `json:"records"`
+	Calls       int64     `json:"calls"`
+	CallErrors  int64     `json:"call_errors"`
+	FirstRecord time.Time `json:"first_record"`
+	Done        time.Time `json:"done"`
+}
