@@ -1,20 +1,15 @@
 package redrive_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/redrive-io/redrive/dlq"
@@ -105,43 +100,25 @@ func sampleRecords(n, bad int) []testRecord {
 // number of times each origin appears.
 func readS3(t testing.TB, client *s3.Client, bucket string) (map[origin]int, []outputRecord) {
 	t.Helper()
-	ctx := context.Background()
 	counts := map[origin]int{}
 	var all []outputRecord
-	pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
+	err := sinks.ReadBatches(context.Background(), client, bucket, "", func(o sinks.Object) error {
+		lines, err := o.Lines()
 		if err != nil {
-			t.Fatalf("listing s3://%s: %v", bucket, err)
+			return err
 		}
-		for _, obj := range page.Contents {
-			got, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: obj.Key})
-			if err != nil {
-				t.Fatalf("get %s: %v", *obj.Key, err)
+		for _, line := range lines {
+			var r outputRecord
+			if err := json.Unmarshal(line, &r); err != nil {
+				return fmt.Errorf("object %s: line %q: %w", o.Key, line, err)
 			}
-			body, err := io.ReadAll(got.Body)
-			got.Body.Close()
-			if err != nil {
-				t.Fatalf("read %s: %v", *obj.Key, err)
-			}
-			if strings.HasSuffix(*obj.Key, ".gz") {
-				zr, err := gzip.NewReader(bytes.NewReader(body))
-				if err != nil {
-					t.Fatalf("gunzip %s: %v", *obj.Key, err)
-				}
-				if body, err = io.ReadAll(zr); err != nil {
-					t.Fatalf("gunzip %s: %v", *obj.Key, err)
-				}
-			}
-			for _, line := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
-				var r outputRecord
-				if err := json.Unmarshal(line, &r); err != nil {
-					t.Fatalf("object %s: line %q: %v", *obj.Key, line, err)
-				}
-				counts[origin{r.Meta.Topic, r.Meta.Partition, r.Meta.Offset}]++
-				all = append(all, r)
-			}
+			counts[origin{r.Meta.Topic, r.Meta.Partition, r.Meta.Offset}]++
+			all = append(all, r)
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return counts, all
 }

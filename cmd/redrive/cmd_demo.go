@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -12,12 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/peterbourgon/ff/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -207,56 +203,23 @@ func downloadAll(ctx context.Context, client *s3.Client, bucket, dir string) (ob
 	if err := os.RemoveAll(dir); err != nil {
 		return 0, 0, err
 	}
-	pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
+	err = sinks.ReadBatches(ctx, client, bucket, "", func(o sinks.Object) error {
+		path := filepath.Join(dir, filepath.FromSlash(o.Key))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, o.Body, 0o644); err != nil {
+			return err
+		}
+		ls, err := o.Lines()
 		if err != nil {
-			return 0, 0, fmt.Errorf("listing s3://%s: %w", bucket, err)
+			return err
 		}
-		for _, obj := range page.Contents {
-			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: obj.Key})
-			if err != nil {
-				return 0, 0, fmt.Errorf("reading %s: %w", *obj.Key, err)
-			}
-			body, err := io.ReadAll(out.Body)
-			out.Body.Close()
-			if err != nil {
-				return 0, 0, err
-			}
-			path := filepath.Join(dir, filepath.FromSlash(*obj.Key))
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				return 0, 0, err
-			}
-			if err := os.WriteFile(path, body, 0o644); err != nil {
-				return 0, 0, err
-			}
-			n, err := countLines(body, strings.HasSuffix(*obj.Key, ".gz"))
-			if err != nil {
-				return 0, 0, fmt.Errorf("%s: %w", *obj.Key, err)
-			}
-			objects++
-			lines += n
-		}
-	}
-	return objects, lines, nil
-}
-
-func countLines(body []byte, gz bool) (int, error) {
-	var r io.Reader = bytes.NewReader(body)
-	if gz {
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return 0, err
-		}
-		r = zr
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-	}
-	return n, sc.Err()
+		objects++
+		lines += len(ls)
+		return nil
+	})
+	return objects, lines, err
 }
 
 type classCount struct {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +23,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/redrive-io/redrive"
@@ -1188,40 +1186,27 @@ func (fx *dlqFixture) committed(t *testing.T) map[string]int64 {
 // readS3Meta returns the "_redrive" object of every output record of topic.
 func readS3Meta(t *testing.T, client *s3.Client, bucket, topic string) []pipeline.Meta {
 	t.Helper()
-	ctx := context.Background()
 	var out []pipeline.Meta
-	pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
+	err := sinks.ReadBatches(context.Background(), client, bucket, "", func(o sinks.Object) error {
+		lines, err := o.Lines()
 		if err != nil {
-			t.Fatalf("listing s3://%s: %v", bucket, err)
+			return err
 		}
-		for _, obj := range page.Contents {
-			got, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: obj.Key})
-			if err != nil {
-				t.Fatalf("get %s: %v", *obj.Key, err)
+		for _, l := range lines {
+			var line struct {
+				Meta pipeline.Meta `json:"_redrive"`
 			}
-			var body io.Reader = got.Body
-			if strings.HasSuffix(*obj.Key, ".gz") {
-				if body, err = gzip.NewReader(got.Body); err != nil {
-					t.Fatalf("gunzip %s: %v", *obj.Key, err)
-				}
+			if err := json.Unmarshal(l, &line); err != nil {
+				return fmt.Errorf("%s: %w", o.Key, err)
 			}
-			sc := bufio.NewScanner(body)
-			sc.Buffer(make([]byte, 1<<20), 1<<20)
-			for sc.Scan() {
-				var line struct {
-					Meta pipeline.Meta `json:"_redrive"`
-				}
-				if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-					t.Fatalf("%s: %v", *obj.Key, err)
-				}
-				if line.Meta.Topic == topic {
-					out = append(out, line.Meta)
-				}
+			if line.Meta.Topic == topic {
+				out = append(out, line.Meta)
 			}
-			got.Body.Close()
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
