@@ -2,8 +2,11 @@ package redrive_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,8 +79,35 @@ func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
 		}
 		return missing == 0
 	})
+	checkHTTP(t, r.HTTPAddr())
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+// checkHTTP: /healthz and /readyz answer 200 on a running pipeline, and
+// /metrics serves the pipeline's, enricher's and sink's series.
+func checkHTTP(t *testing.T, addr string) {
+	t.Helper()
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := get(path); code != http.StatusOK {
+			t.Errorf("GET %s = %d %q", path, code, body)
+		}
+	}
+	_, metrics := get("/metrics")
+	for _, name := range []string{"redrive_records_routed_total", "redrive_enrich_breaker_state", "redrive_sink_batches_total", "go_goroutines"} {
+		if !strings.Contains(metrics, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
 	}
 }
