@@ -46,7 +46,7 @@ func newDemoCommand(stdout, stderr io.Writer) *ff.Command {
 	fs.integer(&c.partitions, "partitions", 4, "partitions of the demo topics")
 	fs.duration(&c.timeout, "timeout", 3*time.Minute, "give up if the records are not all accounted for by then")
 	fs.FlagSet.Float64Var(&c.errorRate, 0, "error-rate", 0.15, fs.usage("error-rate", "fraction of API answers that are transient errors"))
-	fs.str(&c.outage, "outage", "3s+6s", "API outage window START+DURATION after start-up")
+	fs.str(&c.outage, "outage", "0s+5s", "API outage window START+DURATION after start-up")
 	bindLogFlags(fs, &c.log, "text")
 	c.log.level = "warn"
 	return &ff.Command{
