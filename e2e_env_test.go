@@ -308,28 +308,6 @@ func (e *env) committed(t *testing.T, topic string) map[int32]int64 {
 	return out
 }
 
-// highWater returns the end offsets of a topic, by partition.
-func (e *env) highWater(t *testing.T, topic string) map[int32]int64 {
-	t.Helper()
-	cfg := testSaramaConfig()
-	client, err := sarama.NewClient(e.brokers, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	for _, p := range parts {
-		if out[p], err = client.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
-}
-
 // createTopics creates the input, DLQ and parking topics (4 partitions) so
 // that the test can produce before redrive starts.
 func (e *env) createTopics(t *testing.T, rf int16) {

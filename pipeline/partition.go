@@ -187,4 +187,8 @@ func (part *partition) revoke() {
 	part.p.log.Info("partition revoked", "partition", part.id, "handed_off", len(held))
 }
 
-func (part *partition) label() string { return strconv.Itoa(int(part.id)) }
+func (part *partition) label() string { return partitionLabel(part.id) }
+
+// partitionLabel is the partition label of every per-partition series; one
+// function, so that dropMetrics deletes exactly what was set.
+func partitionLabel(id int32) string { return strconv.Itoa(int(id)) }

@@ -463,6 +463,6 @@ func (p *Processor) logPause(topic string, partition int32, paused bool, pending
 	if paused {
 		v, msg = 1, "fetching paused: window full"
 	}
-	p.metrics.paused.WithLabelValues(topic, fmt.Sprint(partition)).Set(v)
+	p.metrics.paused.WithLabelValues(topic, partitionLabel(partition)).Set(v)
 	p.log.Info(msg, "topic", topic, "partition", partition, "pending", pending, "waiting", held)
 }

@@ -178,10 +178,9 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 func runDefaults() redrive.Topology {
 	var d redrive.Topology
 	d.Topics = pipeline.Topics{Partitions: 8, ReplicationFactor: 1}
-	d.S3.Bucket = "x" // so that SetDefaults fills the S3 client's defaults too
-	d.Enrich.When = "true"
+	d.S3.Bucket = "x"      // so that SetDefaults fills the S3 client's defaults too
+	d.Enrich.When = "true" // so that SetDefaults fills the enrichment client's too
 	d.SetDefaults()
-	d.Enrich.Client.SetDefaults()
 	return d
 }
 
