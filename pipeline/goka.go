@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -55,7 +56,7 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 		if err != nil {
 			return nil, err
 		}
-		return copyingGroup{cg}, nil
+		return closingGroup{copyingGroup{cg}, p.log}, nil
 	}
 	consumerBuilder := func(brokers []string, clientID string) (sarama.Consumer, error) {
 		return sarama.NewConsumer(brokers, fresh(clientID))
@@ -90,6 +91,29 @@ func (p *Processor) onAssignment(a goka.Assignment) {
 		cg.Resume(map[string][]int32{p.cfg.InputTopic: parts, p.cfg.DLQTopic: parts})
 	}
 	p.log.Info("partitions assigned", "partitions", parts, "standby", len(parts) == 0)
+}
+
+// closingGroup keeps a stale consumption report from failing a clean stop.
+// goka stops reading the group's error channel once its context ends, and
+// sarama's Close drains that channel and returns the last report it finds
+// there: a partition consumer that once could not reach a broker that has
+// since come back, or a failed offset commit. sarama has already retried
+// what such a report describes, and redrive's commits never run ahead of
+// S3, so at worst records are read again on restart, never lost. It is
+// logged, not returned: otherwise a SIGTERM that flushed everything would
+// still exit non-zero. Any other error from Close is returned.
+type closingGroup struct {
+	sarama.ConsumerGroup
+	log *slog.Logger
+}
+
+func (g closingGroup) Close() error {
+	err := g.ConsumerGroup.Close()
+	if ce := (*sarama.ConsumerError)(nil); errors.As(err, &ce) {
+		g.log.Warn("consumer group closed after an error report; uncommitted records are read again on restart, none lost", "err", err)
+		return nil
+	}
+	return err
 }
 
 // gokaLogger sends goka's log lines to slog at info level.
