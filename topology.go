@@ -132,15 +132,5 @@ func (t Topology) Validate() error {
 	if t.ShutdownGrace < time.Second {
 		return fmt.Errorf("shutdown-grace: %s is too short to flush and commit (at least 1s)", t.ShutdownGrace)
 	}
-	if t.Pipeline.MaxPendingBytes < t.Sink.MaxBytes {
-		return fmt.Errorf("max-pending-bytes (%d) must be at least batch-max-bytes (%d), or batches can only fill by age while fetching is paused",
-			t.Pipeline.MaxPendingBytes, t.Sink.MaxBytes)
-	}
-	if t.Pipeline.MaxPending < t.Sink.MaxRecords {
-		// Not fatal, but batches would then be sealed by age only while
-		// fetching is paused; say so rather than run slowly in silence.
-		return fmt.Errorf("max-pending (%d) must be at least batch-max-records (%d), or batches can only fill by age while fetching is paused",
-			t.Pipeline.MaxPending, t.Sink.MaxRecords)
-	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/redrive-io/redrive/dlq"
@@ -47,6 +49,20 @@ type fakeSink struct {
 	items   []sinks.Item
 	held    []sinks.Item
 	flushed []string
+	sealed  []string // "topic/partition" of each Seal call
+}
+
+// Seal records the call; held items stay held until release or a flush.
+func (s *fakeSink) Seal(topic string, partition int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sealed = append(s.sealed, fmt.Sprintf("%s/%d", topic, partition))
+}
+
+func (s *fakeSink) sealCalls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.sealed)
 }
 
 func (s *fakeSink) Add(it sinks.Item) {

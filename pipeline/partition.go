@@ -116,10 +116,12 @@ func (part *partition) due(rec *record) {
 }
 
 // adjustLocked pauses or resumes fetching so that memory stays within the
-// configured windows: both topics pause when MaxPending records or
-// MaxPendingBytes of them are in flight; the DLQ alone pauses when its wait room is full, so that records
-// not yet due never stop the main topic (invariant 4). Resuming waits for
-// the window to drain to half, so that fetching does not flap.
+// configured windows: both topics pause when MaxPending records or the
+// partition's byte window (Processor.windowBytes) are in flight, and their
+// open S3 batches are sealed so that the window drains; the DLQ alone
+// pauses when its wait room is full, so that records not yet due never
+// stop the main topic (invariant 4). Resuming waits for the window to
+// drain to half, so that fetching does not flap.
 func (part *partition) adjustLocked() {
 	if part.revoked {
 		return
@@ -128,12 +130,15 @@ func (part *partition) adjustLocked() {
 	held := part.waiting.Len()
 	part.waitFull = hysteresis(part.waitFull, held, cfg.MaxWaiting)
 	main := hysteresis(part.pausedMain, part.pending, cfg.MaxPending) ||
-		hysteresis(part.pausedMain, part.pendingB, cfg.MaxPendingBytes)
+		hysteresis(part.pausedMain, part.pendingB, part.p.windowBytes())
 	dlqPause := main || part.waitFull
 	if main != part.pausedMain {
 		part.pausedMain = main
 		part.p.pause(cfg.InputTopic, part.id, main)
 		part.p.logPause(cfg.InputTopic, part.id, main, part.pending, held)
+		if main {
+			part.p.seal(part.id)
+		}
 	}
 	if dlqPause != part.pausedDLQ {
 		part.pausedDLQ = dlqPause

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -416,7 +417,7 @@ func TestInvariant5_PendingBytesPauseFetching(t *testing.T) {
 	sink := &fakeSink{hold: true}
 	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
 	big := []byte(`{"blob":"` + strings.Repeat("x", 60<<10) + `"}`)
-	for i := range 16 { // 16 × ~60 KiB ≈ 0.94 MiB: below the window
+	for i := range 16 { // 16 × (60 KiB + recordOverhead) ≈ 0.95 MiB: below the window
 		h.consume("in", fmt.Sprint(i), big, nil)
 	}
 	if h.group.is("in", 0) {
@@ -430,6 +431,53 @@ func TestInvariant5_PendingBytesPauseFetching(t *testing.T) {
 	sink.release(seq(0, 18))
 	if h.group.is("in", 0) {
 		t.Fatal("not resumed after draining")
+	}
+}
+
+// Invariant 5 for the process: the partitions a process owns share
+// MaxPendingBytesTotal, so owning a second partition halves the first one's
+// window, and the memory bound does not grow with the assignment.
+func TestInvariant5_OwnedPartitionsShareTheTotalBytes(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxRecordBytes = 64 << 10
+	cfg.MaxPendingBytes = 1 << 20
+	cfg.MaxPendingBytesTotal = 1 << 20
+	sink := &fakeSink{hold: true}
+	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	h.p.partitionFor(h.ctx, 1) // this process now owns partitions 0 and 1
+	big := []byte(`{"blob":"` + strings.Repeat("x", 60<<10) + `"}`)
+	for i := range 7 { // 7 × ~61 KiB ≈ 427 KiB: below half a MiB
+		h.consume("in", fmt.Sprint(i), big, nil)
+	}
+	if h.group.is("in", 0) {
+		t.Fatal("paused below the partition's share of the total")
+	}
+	h.consume("in", "8", big, nil)
+	h.consume("in", "9", big, nil)
+	if !h.group.is("in", 0) {
+		t.Fatal("not paused at half of MaxPendingBytesTotal with two partitions owned")
+	}
+}
+
+// A partition whose window is full asks the sink to upload its open
+// batches now: its records are released only once their batch is durable,
+// so with fetching paused a batch below its size limits would otherwise
+// wait for --batch-max-age.
+func TestFullWindowSealsThePartitionsBatches(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPending = 10
+	sink := &fakeSink{hold: true}
+	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	for i := range 9 {
+		h.consume("in", fmt.Sprint(i), []byte(`{}`), nil)
+	}
+	if got := sink.sealCalls(); len(got) != 0 {
+		t.Fatalf("sealed %v below the window", got)
+	}
+	h.consume("in", "9", []byte(`{}`), nil)
+	poll(t, "the full partition's batches to be sealed", func() bool { return len(sink.sealCalls()) == 2 })
+	if got, want := sink.sealCalls(), []string{"in/0", "in.dlq/0"}; !slices.Equal(got, want) {
+		t.Fatalf("sealed %v, want %v", got, want)
 	}
 }
 

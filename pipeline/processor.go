@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -40,11 +41,17 @@ type Config struct {
 	// partition pauses. Default 20000: twice the sink's default batch, so
 	// that one batch fills while the previous one uploads.
 	MaxPending int
-	// MaxPendingBytes bounds the same window in bytes of record values:
-	// goka keeps each record's value until its commit is released, so this
-	// is what bounds memory per partition. Default 16 MiB: twice the sink's
-	// default batch.
+	// MaxPendingBytes bounds the same window in bytes: goka keeps each
+	// record until its commit is released, so this is what bounds memory
+	// per partition. A record is charged its key and value plus a fixed
+	// overhead (recordOverhead). Default 16 MiB: twice the sink's default
+	// batch.
 	MaxPendingBytes int
+	// MaxPendingBytesTotal bounds the same bytes for the whole process:
+	// each partition it owns gets an equal share when that is smaller than
+	// MaxPendingBytes, so memory does not grow with the partitions a
+	// process happens to own. Default 64 MiB.
+	MaxPendingBytesTotal int
 	// MaxWaiting is the number of not-yet-due DLQ records per partition held
 	// in memory before fetching of that DLQ partition pauses. Default 1000.
 	MaxWaiting int
@@ -86,6 +93,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxPendingBytes == 0 {
 		c.MaxPendingBytes = 16 << 20
 	}
+	if c.MaxPendingBytesTotal == 0 {
+		c.MaxPendingBytesTotal = 64 << 20
+	}
 	if c.MaxWaiting == 0 {
 		c.MaxWaiting = 1000
 	}
@@ -123,6 +133,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max-pending: must be positive, got %d", c.MaxPending)
 	case c.MaxPendingBytes < c.MaxRecordBytes:
 		return fmt.Errorf("max-pending-bytes (%d) must be at least max-record-bytes (%d)", c.MaxPendingBytes, c.MaxRecordBytes)
+	case c.MaxPendingBytesTotal < c.MaxRecordBytes:
+		return fmt.Errorf("max-pending-bytes-total (%d) must be at least max-record-bytes (%d)", c.MaxPendingBytesTotal, c.MaxRecordBytes)
 	case c.MaxWaiting < 1:
 		return fmt.Errorf("max-waiting: must be positive, got %d", c.MaxWaiting)
 	case c.FetchBytes < 1024:
@@ -154,6 +166,7 @@ type Enricher interface {
 // Sink stores output lines durably (sinks.Batcher).
 type Sink interface {
 	Add(it sinks.Item)
+	Seal(topic string, partition int32)
 	FlushPartition(ctx context.Context, topic string, partition int32) error
 }
 
@@ -192,6 +205,7 @@ type Processor struct {
 
 	partsMu sync.Mutex
 	parts   map[int32]*partition
+	owned   atomic.Int32 // partitions not yet fully revoked: they share MaxPendingBytesTotal
 
 	work *workQueue
 	wg   sync.WaitGroup // partition watchers and enrichment workers
@@ -271,6 +285,25 @@ func (p *Processor) Stats() Snapshot { return p.stats.snapshot() }
 // Call it after goka's Run returned: by then every partition was revoked.
 func (p *Processor) Wait() { p.wg.Wait() }
 
+// windowBytes is a partition's byte window: MaxPendingBytes, or its share
+// of MaxPendingBytesTotal when that is smaller.
+func (p *Processor) windowBytes() int {
+	share := p.cfg.MaxPendingBytesTotal / max(int(p.owned.Load()), 1)
+	return min(p.cfg.MaxPendingBytes, share)
+}
+
+// seal asks the sink to upload a full partition's open batches now: its
+// records are released only once their batch is durable, and fetching
+// stays paused until they are, so the batches must not wait for their age.
+// It runs on its own goroutine because a batch that cannot be built calls
+// back into the partition.
+func (p *Processor) seal(partition int32) {
+	go func() {
+		p.deps.Sink.Seal(p.cfg.InputTopic, partition)
+		p.deps.Sink.Seal(p.cfg.DLQTopic, partition)
+	}()
+}
+
 // pause stops or resumes fetching of one topic-partition.
 func (p *Processor) pause(topic string, partition int32, pause bool) {
 	p.groupMu.Lock()
@@ -298,7 +331,7 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		offset:   ctx.Offset(),
 		key:      []byte(ctx.Key()),
 		value:    value,
-		size:     len(value),
+		size:     recordCost([]byte(ctx.Key()), value),
 		received: p.now(),
 	}
 	if ctx.Key() == "" {
@@ -346,11 +379,13 @@ func (p *Processor) partitionFor(ctx context.Context, id int32) *partition {
 	}
 	part := newPartition(p, ctx, id)
 	p.parts[id] = part
+	p.owned.Add(1)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		<-ctx.Done()
 		part.revoke()
+		p.owned.Add(-1)
 		p.partsMu.Lock()
 		if p.parts[id] == part {
 			delete(p.parts, id)

@@ -177,7 +177,7 @@ type record struct {
 	offset   int64
 	key      []byte
 	value    []byte
-	size     int          // len(value) when read; value itself is dropped once written
+	size     int          // memory charged to the windows (recordCost); value itself is dropped once written
 	env      dlq.Envelope // origin and retry state; Attempt 0 for fresh records
 	received time.Time
 	tr       *tracker
@@ -186,3 +186,14 @@ type record struct {
 
 // fromDLQ reports whether the record was read from the DLQ topic.
 func (r *record) fromDLQ() bool { return r.topic == r.part.p.cfg.DLQTopic }
+
+// recordOverhead is what a pending record costs beyond its key and value:
+// goka's message and context, the header map, this struct and its commit
+// entry, about 1 KiB together. It is charged to the byte windows so that a
+// backlog of small records is bounded too. Fetch and producer buffers come
+// on top; make bench's heap profile reports the heap per held record with
+// everything included.
+const recordOverhead = 1 << 10
+
+// recordCost is the memory a pending record is charged in the byte windows.
+func recordCost(key, value []byte) int { return len(key) + len(value) + recordOverhead }

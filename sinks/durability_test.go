@@ -424,3 +424,28 @@ func TestAddRacingCloseNeverStrandsALine(t *testing.T) {
 		}
 	}
 }
+
+// TestSealUploadsAnOpenBatchAtOnce proves Seal queues a small, young open batch
+// of one topic-partition for upload without waiting for MaxAge, and leaves
+// other topic-partitions open.
+func TestSealUploadsAnOpenBatchAtOnce(t *testing.T) {
+	store := newMemStore()
+	cfg := testConfig()
+	cfg.MaxAge = time.Hour
+	b := newTestBatcher(t, cfg, store)
+	d := newDoneLog()
+	b.Add(d.item("a", 1, 0))
+	b.Add(d.item("a", 1, 1))
+	b.Add(d.item("a", 2, 0))
+	b.Seal("a", 1)
+	b.Seal("a", 9) // nothing open there: a no-op
+	waitFor(t, "a/1's two lines to be durable", func() bool { return len(d.callsOf("a", 1, 1)) == 1 })
+	d.requireOnce(t, "a", 1, 0, nil)
+	d.requireOnce(t, "a", 1, 1, nil)
+	if got := store.count(); got != 1 {
+		t.Fatalf("%d objects, want a/1's batch only: %v", got, store.keys())
+	}
+	if b.Pending() != 1 {
+		t.Fatalf("Pending = %d, want a/2's line still open", b.Pending())
+	}
+}

@@ -12,14 +12,7 @@ import (
 // Used when a partition is revoked.
 func (b *Batcher) FlushPartition(ctx context.Context, topic string, partition int32) error {
 	tp := topicPartition{topic, partition}
-	b.mu.Lock()
-	p := b.parts[tp]
-	b.mu.Unlock()
-	if p != nil {
-		p.mu.Lock()
-		b.sealLocked(tp, p)
-		p.mu.Unlock()
-	}
+	b.Seal(topic, partition)
 	b.mu.Lock()
 	batches := make([]*sealedBatch, 0, len(b.inflight[tp]))
 	for sb := range b.inflight[tp] {
@@ -30,6 +23,24 @@ func (b *Batcher) FlushPartition(ctx context.Context, topic string, partition in
 		return fmt.Errorf("sinks: flush %s/%d: %w", topic, partition, err)
 	}
 	return nil
+}
+
+// Seal queues the open batch of (topic, partition), if any, for upload now,
+// whatever its size and age, and returns without waiting. The pipeline seals
+// a partition whose window is full: its records are released only once
+// their batch is durable, so an open batch that cannot grow must not wait
+// for MaxAge. A batch that cannot be built gets its Done functions called
+// before Seal returns, so the caller must not hold a lock those take.
+func (b *Batcher) Seal(topic string, partition int32) {
+	tp := topicPartition{topic, partition}
+	b.mu.Lock()
+	p := b.parts[tp]
+	b.mu.Unlock()
+	if p != nil {
+		p.mu.Lock()
+		b.sealLocked(tp, p)
+		p.mu.Unlock()
+	}
 }
 
 // Close seals every open batch and waits for all uploads. When ctx ends first, every

@@ -158,9 +158,11 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.integer(&r.MaxAttempts, "max-attempts", d.Pipeline.Retry.MaxAttempts, "failed attempts after which a record is parked")
 	fs.duration(&r.MaxAge, "max-age", d.Pipeline.Retry.MaxAge, "time since the first failure after which a record is parked")
 
-	fs.integer(&t.Pipeline.MaxPending, "max-pending", d.Pipeline.MaxPending, "records per partition in enrichment or awaiting upload before fetching pauses")
+	fs.integer(&t.Pipeline.MaxPending, "max-pending", d.Pipeline.MaxPending, "records per partition in enrichment or awaiting upload before fetching pauses; a full window uploads its open batches at once")
 	t.Pipeline.MaxPendingBytes = d.Pipeline.MaxPendingBytes
-	fs.value(byteSize{&t.Pipeline.MaxPendingBytes}, "max-pending-bytes", "bytes of records per partition in enrichment or awaiting upload before fetching pauses; with the partitions owned, this bounds memory")
+	fs.value(byteSize{&t.Pipeline.MaxPendingBytes}, "max-pending-bytes", "bytes of records per partition in enrichment or awaiting upload before fetching pauses")
+	t.Pipeline.MaxPendingBytesTotal = d.Pipeline.MaxPendingBytesTotal
+	fs.value(byteSize{&t.Pipeline.MaxPendingBytesTotal}, "max-pending-bytes-total", "the same bytes for the whole process, shared by the partitions it owns: this bounds its memory")
 	fs.integer(&t.Pipeline.MaxWaiting, "max-waiting", d.Pipeline.MaxWaiting, "not-yet-due DLQ records held per partition before that DLQ partition pauses")
 	t.Pipeline.MaxRecordBytes = d.Pipeline.MaxRecordBytes
 	fs.value(byteSize{&t.Pipeline.MaxRecordBytes}, "max-record-bytes", "records larger than this are parked")

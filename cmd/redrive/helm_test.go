@@ -966,7 +966,7 @@ func TestHelmChartArgsCheckCanFail(t *testing.T) {
 		name, values, want string
 	}{
 		{"unknown flag", "extraArgs: [\"--no-such-flag=1\"]\n", "no-such-flag"},
-		{"invalid value", "windows:\n  maxPending: 10\n", "max-pending"},
+		{"invalid value", "windows:\n  maxPendingBytesTotal: 512KiB\n", "max-pending-bytes-total"},
 		{"enrichment rule without URL", "enrich:\n  when: 'category == \"X\"'\n", "enrich-url"},
 		{"unparsable rule", "enrich:\n  when: 'category ==='\n  url: http://api/x\n", "enrich-when"},
 		{"bad log level", "extraArgs: [\"--log-level=loud\"]\n", "log-level"},
@@ -1054,7 +1054,7 @@ enrich:
 s3: {bucket: b, prefix: p, endpoint: "http://minio:9000", region: eu-west-1, pathStyle: true}
 batch: {maxRecords: 100, maxBytes: 1MiB, maxAge: 10s, compression: none, gzipLevel: 6}
 retry: {base: 500ms, maxDelay: 1m, maxAttempts: 5, maxAge: 1h}
-windows: {maxPending: 1000, maxWaiting: 10, maxRecordBytes: 512KiB, maxPendingBytes: 2MiB, fetchBytes: 128KiB, commitInterval: 2s}
+windows: {maxPending: 1000, maxWaiting: 10, maxRecordBytes: 512KiB, maxPendingBytes: 2MiB, maxPendingBytesTotal: 8MiB, fetchBytes: 128KiB, commitInterval: 2s}
 logging: {level: warn, format: text}
 `
 

@@ -155,6 +155,7 @@ groups and order as `redrive run --help`.
   (list "max-age" $v.retry.maxAge)
   (list "max-pending" $v.windows.maxPending)
   (list "max-pending-bytes" $v.windows.maxPendingBytes)
+  (list "max-pending-bytes-total" $v.windows.maxPendingBytesTotal)
   (list "max-waiting" $v.windows.maxWaiting)
   (list "max-record-bytes" $v.windows.maxRecordBytes)
   (list "fetch-bytes" $v.windows.fetchBytes)
