@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/redrive-io/redrive"
 	"github.com/redrive-io/redrive/enrich/mockapi"
 )
@@ -17,14 +19,20 @@ import (
 // this process, with a heap profile written each time the heap in use
 // reached a new high, so that the last one shows the peak.
 type heapResult struct {
-	Records       int     `json:"records"`
-	PeakHeapMiB   float64 `json:"peak_heap_inuse_mib"`
-	PeakSysMiB    float64 `json:"peak_sys_mib"` // memory obtained from the OS by the Go runtime
-	AtSeconds     float64 `json:"peak_at_seconds"`
-	HeapProfile   string  `json:"heap_profile"`
-	Top           string  `json:"top"`
-	Cumulative    string  `json:"cumulative"`
-	WindowSeconds float64 `json:"window_seconds"`
+	Records     int     `json:"records"`
+	PeakHeapMiB float64 `json:"peak_heap_inuse_mib"`
+	PeakSysMiB  float64 `json:"peak_sys_mib"` // memory obtained from the OS by the Go runtime
+	AtSeconds   float64 `json:"peak_at_seconds"`
+	// HeldAtPeak is the records redrive held at the peak (pending and
+	// waiting, from its gauges); HeapPerHeldKiB divides the heap in use
+	// by them: what one held record really costs, buffers included, the
+	// figure behind the pipeline's per-record charge.
+	HeldAtPeak     float64 `json:"held_records_at_peak"`
+	HeapPerHeldKiB float64 `json:"heap_per_held_record_kib"`
+	HeapProfile    string  `json:"heap_profile"`
+	Top            string  `json:"top"`
+	Cumulative     string  `json:"cumulative"`
+	WindowSeconds  float64 `json:"window_seconds"`
 }
 
 func (b *bench) heapProfile(ctx context.Context) error {
@@ -40,7 +48,8 @@ func (b *bench) heapProfile(ctx context.Context) error {
 	defer api.Close()
 	api.SetDown(true)
 	group := "bench-profile-backlog"
-	r, err := b.inProcess(topic, group, "profb", api.URL).Start(ctx, redrive.WithLogger(slog.New(slog.DiscardHandler)))
+	reg := prometheus.NewRegistry()
+	r, err := b.inProcess(topic, group, "profb", api.URL).Start(ctx, redrive.WithLogger(slog.New(slog.DiscardHandler)), redrive.WithRegistry(reg))
 	if err != nil {
 		return err
 	}
@@ -58,7 +67,9 @@ func (b *bench) heapProfile(ctx context.Context) error {
 
 	deadline := start.Add(b.sz.BacklogWindow)
 	var doneAt time.Time
-	watch := newHeapWatch(res.HeapProfile)
+	watch := newHeapWatch(res.HeapProfile, func() float64 {
+		return gaugeSum(reg, "redrive_partition_pending_records") + gaugeSum(reg, "redrive_partition_waiting_records")
+	})
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for time.Now().Before(deadline) && (doneAt.IsZero() || time.Since(doneAt) < 3*time.Second) {
@@ -80,6 +91,10 @@ func (b *bench) heapProfile(ctx context.Context) error {
 	}
 	res.WindowSeconds = time.Since(start).Seconds()
 	res.PeakHeapMiB, res.PeakSysMiB, res.AtSeconds = watch.PeakMiB, watch.SysMiB, watch.At.Seconds()
+	res.HeldAtPeak = watch.HeldAtPeak
+	if watch.HeldAtPeak > 0 {
+		res.HeapPerHeldKiB = watch.PeakMiB * 1024 / watch.HeldAtPeak
+	}
 	stop()
 	if err := <-errc; err != nil {
 		return err
@@ -94,4 +109,22 @@ func (b *bench) heapProfile(ctx context.Context) error {
 	}
 	res.Top, res.Cumulative = trimPprof(top), trimPprof(cum)
 	return nil
+}
+
+// gaugeSum adds up every series of the gauge name in reg (0 when absent).
+func gaugeSum(reg *prometheus.Registry, name string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetGauge().GetValue()
+		}
+	}
+	return sum
 }

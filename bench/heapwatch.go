@@ -16,9 +16,16 @@ type heapWatch struct {
 	PeakMiB float64 // heap in use
 	SysMiB  float64 // obtained from the OS by the runtime
 	At      time.Duration
+	// HeldAtPeak is what held() returned at the peak.
+	HeldAtPeak float64
+	held       func() float64
 }
 
-func newHeapWatch(path string) *heapWatch { return &heapWatch{path: path, start: time.Now()} }
+// newHeapWatch watches the heap; held counts the records the pipeline
+// holds, read at each new peak.
+func newHeapWatch(path string, held func() float64) *heapWatch {
+	return &heapWatch{path: path, start: time.Now(), held: held}
+}
 
 // Check reads the memory statistics (a short stop of the world) and
 // writes the profile at a new high.
@@ -28,6 +35,7 @@ func (h *heapWatch) Check() error {
 	h.SysMiB = max(h.SysMiB, mib(int64(ms.Sys)))
 	if v := mib(int64(ms.HeapInuse)); v > h.PeakMiB {
 		h.PeakMiB, h.At = v, time.Since(h.start)
+		h.HeldAtPeak = h.held()
 		return writeHeap(h.path)
 	}
 	return nil

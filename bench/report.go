@@ -112,8 +112,8 @@ func (r *results) writeTable(w io.Writer) {
 	}
 	if h := r.Heap; h != nil {
 		fmt.Fprintf(w, "\n### Where backlog memory goes (heap profile of an in-process run of %d records, API down)\n\n", h.Records)
-		fmt.Fprintf(w, "peak heap in use %.0f MiB (runtime Sys %.0f MiB) at %.0f s; profile: %s\n\n```\n%s\n\ncumulative:\n%s\n```\n",
-			h.PeakHeapMiB, h.PeakSysMiB, h.AtSeconds, h.HeapProfile, h.Top, h.Cumulative)
+		fmt.Fprintf(w, "peak heap in use %.0f MiB (runtime Sys %.0f MiB) at %.0f s, holding %.0f records (pending and waiting): %.1f KiB of heap per held record; profile: %s\n\n```\n%s\n\ncumulative:\n%s\n```\n",
+			h.PeakHeapMiB, h.PeakSysMiB, h.AtSeconds, h.HeldAtPeak, h.HeapPerHeldKiB, h.HeapProfile, h.Top, h.Cumulative)
 	}
 	fmt.Fprintf(w, "\nchildren's logs: %s\n", r.Logs)
 }
