@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/peterbourgon/ff/v4"
 
 	"github.com/redrive-io/redrive"
@@ -59,6 +60,7 @@ coordinates (topic, partition, offset) to de-duplicate on.`,
 			if err != nil {
 				return usageError{err}
 			}
+			setMemoryLimit(log, memlimit.FromCgroup)
 			return topo.Run(ctx, redrive.WithLogger(log))
 		},
 	}
