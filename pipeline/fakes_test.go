@@ -50,6 +50,7 @@ type fakeSink struct {
 	held    []sinks.Item
 	flushed []string
 	sealed  []string // "topic/partition" of each Seal call
+	atSeal  int      // items added before the last Seal call
 }
 
 // Seal records the call; held items stay held until release or a flush.
@@ -57,6 +58,7 @@ func (s *fakeSink) Seal(topic string, partition int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sealed = append(s.sealed, fmt.Sprintf("%s/%d", topic, partition))
+	s.atSeal = len(s.items)
 }
 
 func (s *fakeSink) sealCalls() []string {

@@ -81,6 +81,7 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 	} else {
 		p.metrics.direct.Inc()
 	}
+	rec.part.toSink(rec)
 	p.deps.Sink.Add(sinks.Item{
 		Topic:     rec.topic,
 		Partition: rec.part.id,
@@ -93,6 +94,7 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 			rec.part.finish(rec, err)
 		},
 	})
+	rec.part.addedToSink()
 }
 
 // park sends a record that can never succeed to the parking topic, with the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,8 +22,11 @@ type partition struct {
 	waiting   *dlq.WaitRoom[*record]
 
 	mu       sync.Mutex
-	pending  int // tracked, not yet released, not waiting in the room
-	pendingB int // bytes of those records' values
+	pending  int  // tracked, not yet released, not waiting in the room
+	pendingB int  // bytes charged for them (recordCost)
+	inSink   int  // of those, the ones added to the sink, awaiting their batch
+	sinkNew  bool // records were added to the sink since a seal was last scheduled
+	sealing  bool // a seal of the partition's open batches is scheduled
 	revoked  bool
 	waitFull bool // the wait room reached MaxWaiting and has not drained to half since
 
@@ -64,6 +68,9 @@ func (part *partition) finish(rec *record, err error) {
 	part.mu.Lock()
 	part.pending--
 	part.pendingB -= rec.size
+	if rec.inSink {
+		part.inSink--
+	}
 	part.adjustLocked()
 	revoked := part.revoked
 	part.mu.Unlock()
@@ -75,6 +82,46 @@ func (part *partition) finish(rec *record, err error) {
 		return
 	}
 	part.gUncommitted.Set(float64(outstanding))
+}
+
+// toSink counts rec among the records waiting in the sink; call it before
+// the sink may call rec's Done.
+func (part *partition) toSink(rec *record) {
+	part.mu.Lock()
+	rec.inSink = true
+	part.inSink++
+	part.sinkNew = true
+	part.mu.Unlock()
+}
+
+// addedToSink runs once a record is in its open batch.
+func (part *partition) addedToSink() {
+	part.mu.Lock()
+	part.sealIfStuckLocked()
+	part.mu.Unlock()
+}
+
+// sealDelay lets the records fetched before a pause, and those leaving
+// enrichment at that moment, join the batch that is sealed for it.
+const sealDelay = 100 * time.Millisecond
+
+// sealIfStuckLocked schedules a seal of the partition's open S3 batches
+// when fetching is paused and every pending record waits in the sink:
+// records are released only once their batch is durable, so nothing else
+// would drain the window before --batch-max-age. While records are still
+// in enrichment or on their way to the DLQ it waits for them, so that a
+// slow API does not turn into many small objects.
+func (part *partition) sealIfStuckLocked() {
+	if !part.pausedMain || part.revoked || part.sealing || !part.sinkNew || part.pending != part.inSink {
+		return
+	}
+	part.sealing, part.sinkNew = true, false
+	time.AfterFunc(sealDelay, func() {
+		part.mu.Lock()
+		part.sealing = false
+		part.mu.Unlock()
+		part.p.seal(part.id)
+	})
 }
 
 // dropMetrics removes the partition's series once it is revoked and
@@ -118,7 +165,8 @@ func (part *partition) due(rec *record) {
 // adjustLocked pauses or resumes fetching so that memory stays within the
 // configured windows: both topics pause when MaxPending records or the
 // partition's byte window (Processor.windowBytes) are in flight, and their
-// open S3 batches are sealed so that the window drains; the DLQ alone
+// open S3 batches are sealed once nothing else can drain the window
+// (sealIfStuckLocked); the DLQ alone
 // pauses when its wait room is full, so that records not yet due never
 // stop the main topic (invariant 4). Resuming waits for the window to
 // drain to half, so that fetching does not flap.
@@ -136,10 +184,8 @@ func (part *partition) adjustLocked() {
 		part.pausedMain = main
 		part.p.pause(cfg.InputTopic, part.id, main)
 		part.p.logPause(cfg.InputTopic, part.id, main, part.pending, held)
-		if main {
-			part.p.seal(part.id)
-		}
 	}
+	part.sealIfStuckLocked()
 	if dlqPause != part.pausedDLQ {
 		part.pausedDLQ = dlqPause
 		part.p.pause(cfg.DLQTopic, part.id, dlqPause)

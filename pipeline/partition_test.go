@@ -500,3 +500,35 @@ func TestAssignmentResumesPartitionsPausedInAnEarlierSession(t *testing.T) {
 		t.Fatalf("partition 0 still paused after a new assignment: %v", h.group.calls)
 	}
 }
+
+// A full window whose records are still in enrichment waits for them
+// before sealing: sealing at the pause would upload an empty batch, and
+// the enriched records would then wait in a new one for --batch-max-age
+// (make bench's enrichment rate fell to a quarter that way).
+func TestFullWindowSealsOnceEnrichmentHasReachedTheSink(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPending = 10
+	cfg.EnrichWorkers = 2
+	enr := &gatedEnricher{gate: make(chan struct{})}
+	sink := &fakeSink{hold: true}
+	h := newHarness(t, cfg, Deps{Matcher: rule(t), Enricher: enr, Sink: sink, Forwarder: &fakeForwarder{}})
+	for i := range 10 {
+		h.consume("in", fmt.Sprint(i), []byte(`{"category":"X"}`), nil)
+	}
+	if !h.group.is("in", 0) {
+		t.Fatal("not paused at the window")
+	}
+	poll(t, "the workers to be busy", func() bool { return enr.current() == 2 })
+	time.Sleep(3 * sealDelay) // a correct partition never seals here, however long it waits
+	if got := sink.sealCalls(); len(got) != 0 {
+		t.Fatalf("sealed %v while every record was still in enrichment", got)
+	}
+	close(enr.gate)
+	poll(t, "the batches to be sealed", func() bool { return len(sink.sealCalls()) == 2 })
+	sink.mu.Lock()
+	atSeal := sink.atSeal
+	sink.mu.Unlock()
+	if atSeal != 10 {
+		t.Fatalf("sealed with %d of the 10 enriched records in the sink", atSeal)
+	}
+}

@@ -292,16 +292,12 @@ func (p *Processor) windowBytes() int {
 	return min(p.cfg.MaxPendingBytes, share)
 }
 
-// seal asks the sink to upload a full partition's open batches now: its
-// records are released only once their batch is durable, and fetching
-// stays paused until they are, so the batches must not wait for their age.
-// It runs on its own goroutine because a batch that cannot be built calls
-// back into the partition.
+// seal asks the sink to upload a partition's open batches now. The caller
+// must not hold the partition's lock: a batch that cannot be built calls
+// its records' Done at once.
 func (p *Processor) seal(partition int32) {
-	go func() {
-		p.deps.Sink.Seal(p.cfg.InputTopic, partition)
-		p.deps.Sink.Seal(p.cfg.DLQTopic, partition)
-	}()
+	p.deps.Sink.Seal(p.cfg.InputTopic, partition)
+	p.deps.Sink.Seal(p.cfg.DLQTopic, partition)
 }
 
 // pause stops or resumes fetching of one topic-partition.

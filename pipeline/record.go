@@ -182,6 +182,7 @@ type record struct {
 	received time.Time
 	tr       *tracker
 	entry    *entry
+	inSink   bool // added to the sink: counted in its partition's inSink
 }
 
 // fromDLQ reports whether the record was read from the DLQ topic.
