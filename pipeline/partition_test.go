@@ -412,11 +412,8 @@ func TestInvariant6_RevokeTakesQueuedRecordsBack(t *testing.T) {
 // until its commit is released, so bytes are what memory follows).
 func TestInvariant5_PendingBytesPauseFetching(t *testing.T) {
 	cfg := testConfig()
-	cfg.MaxRecordBytes = 64 << 10
 	cfg.MaxPendingBytes = 1 << 20
-	sink := &fakeSink{hold: true}
-	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
-	big := []byte(`{"blob":"` + strings.Repeat("x", 60<<10) + `"}`)
+	h, sink, big := newBigRecordHarness(t, cfg)
 	for i := range 16 { // 16 × (60 KiB + recordOverhead) ≈ 0.95 MiB: below the window
 		h.consume("in", fmt.Sprint(i), big, nil)
 	}
@@ -434,26 +431,32 @@ func TestInvariant5_PendingBytesPauseFetching(t *testing.T) {
 	}
 }
 
+// newBigRecordHarness returns a harness whose sink holds every record,
+// and a record value of 60 KiB (charged about 61 KiB with recordOverhead).
+func newBigRecordHarness(t *testing.T, cfg Config) (*harness, *fakeSink, []byte) {
+	cfg.MaxRecordBytes = 64 << 10
+	sink := &fakeSink{hold: true}
+	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	return h, sink, []byte(`{"blob":"` + strings.Repeat("x", 60<<10) + `"}`)
+}
+
 // Invariant 5 for the process: the partitions a process owns share
 // MaxPendingBytesTotal, so owning a second partition halves the first one's
 // window, and the memory bound does not grow with the assignment.
 func TestInvariant5_OwnedPartitionsShareTheTotalBytes(t *testing.T) {
 	cfg := testConfig()
-	cfg.MaxRecordBytes = 64 << 10
 	cfg.MaxPendingBytes = 1 << 20
 	cfg.MaxPendingBytesTotal = 1 << 20
-	sink := &fakeSink{hold: true}
-	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	h, _, big := newBigRecordHarness(t, cfg)
 	h.p.partitionFor(h.ctx, 1) // this process now owns partitions 0 and 1
-	big := []byte(`{"blob":"` + strings.Repeat("x", 60<<10) + `"}`)
 	for i := range 7 { // 7 × ~61 KiB ≈ 427 KiB: below half a MiB
 		h.consume("in", fmt.Sprint(i), big, nil)
 	}
 	if h.group.is("in", 0) {
 		t.Fatal("paused below the partition's share of the total")
 	}
+	h.consume("in", "7", big, nil)
 	h.consume("in", "8", big, nil)
-	h.consume("in", "9", big, nil)
 	if !h.group.is("in", 0) {
 		t.Fatal("not paused at half of MaxPendingBytesTotal with two partitions owned")
 	}
