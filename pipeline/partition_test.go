@@ -449,7 +449,7 @@ func TestInvariant5_OwnedPartitionsShareTheTotalBytes(t *testing.T) {
 	cfg.MaxPendingBytesTotal = 1 << 20
 	h, _, big := newBigRecordHarness(t, cfg)
 	h.p.partitionFor(h.ctx, 1) // this process now owns partitions 0 and 1
-	for i := range 7 { // 7 × ~61 KiB ≈ 427 KiB: below half a MiB
+	for i := range 7 {         // 7 × ~61 KiB ≈ 427 KiB: below half a MiB
 		h.consume("in", fmt.Sprint(i), big, nil)
 	}
 	if h.group.is("in", 0) {
