@@ -166,10 +166,10 @@ func (part *partition) due(rec *record) {
 // configured windows: both topics pause when MaxPending records or the
 // partition's byte window (Processor.windowBytes) are in flight, and their
 // open S3 batches are sealed once nothing else can drain the window
-// (sealIfStuckLocked); the DLQ alone
-// pauses when its wait room is full, so that records not yet due never
-// stop the main topic (invariant 4). Resuming waits for the window to
-// drain to half, so that fetching does not flap.
+// (sealIfStuckLocked); the DLQ alone pauses when its wait room is full, so
+// that records not yet due never stop the main topic (invariant 4).
+// Resuming waits for the window to drain to half, so that fetching does
+// not flap.
 func (part *partition) adjustLocked() {
 	if part.revoked {
 		return
