@@ -21,8 +21,8 @@ type heapWatch struct {
 	held       func() float64
 }
 
-// newHeapWatch watches the heap; held counts the records the pipeline
-// holds, read at each new peak.
+// newHeapWatch watches the heap; held, if not nil, counts the records the
+// pipeline holds, read at each new peak.
 func newHeapWatch(path string, held func() float64) *heapWatch {
 	return &heapWatch{path: path, start: time.Now(), held: held}
 }
@@ -35,7 +35,9 @@ func (h *heapWatch) Check() error {
 	h.SysMiB = max(h.SysMiB, mib(int64(ms.Sys)))
 	if v := mib(int64(ms.HeapInuse)); v > h.PeakMiB {
 		h.PeakMiB, h.At = v, time.Since(h.start)
-		h.HeldAtPeak = h.held()
+		if h.held != nil {
+			h.HeldAtPeak = h.held()
+		}
 		return writeHeap(h.path)
 	}
 	return nil

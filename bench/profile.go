@@ -104,7 +104,7 @@ func (b *bench) profile(ctx context.Context) error {
 	go func() { errc <- r.Run(runCtx) }()
 	// As in workload 1: once every record is read and routed, stop, which
 	// flushes the open batches and commits.
-	watch := newHeapWatch(res.HeapProfile, func() float64 { return 0 })
+	watch := newHeapWatch(res.HeapProfile, nil)
 	werr := pollUntil(ctx, 250*time.Millisecond, "the profiled run to read every record", func() (bool, error) {
 		if err := watch.Check(); err != nil {
 			return false, err

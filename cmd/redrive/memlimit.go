@@ -20,13 +20,16 @@ const memLimitRatio = 0.9
 // ratio. Outside a memory-limited container nothing changes.
 func setMemoryLimit(log *slog.Logger, provider memlimit.Provider) {
 	limit, err := memlimit.Set(memlimit.WithRatio(memLimitRatio), memlimit.WithProvider(provider))
-	_, fromEnv := os.LookupEnv("GOMEMLIMIT")
+	from := "container limit"
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		from = "GOMEMLIMIT"
+	}
 	switch {
 	case err != nil:
 		log.Info("no container memory limit found; Go memory limit left unset", "reason", err)
 	case limit == math.MaxInt64:
 		log.Info("memory is not limited; Go memory limit left unset")
 	default:
-		log.Info("Go memory limit set", "limit_mib", limit>>20, "from", map[bool]string{true: "GOMEMLIMIT", false: "container limit"}[fromEnv])
+		log.Info("Go memory limit set", "limit_mib", limit>>20, "from", from)
 	}
 }
