@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/redrive-io/redrive/internal/embedded"
 	"github.com/redrive-io/redrive/internal/testenv"
+	"github.com/redrive-io/redrive/pipeline"
 	"github.com/redrive-io/redrive/sinks"
 )
 
@@ -67,10 +69,22 @@ type env struct {
 // failure (testenv.Unavailable).
 func newEnv(t *testing.T, nodes int) *env {
 	t.Helper()
+	return newEnvOn(t, nodes, nodes != 1)
+}
+
+// newPrivateEnv is newEnv with a Kafka cluster of the test's own, for tests
+// that stop its brokers.
+func newPrivateEnv(t *testing.T, nodes int) *env {
+	t.Helper()
+	return newEnvOn(t, nodes, true)
+}
+
+func newEnvOn(t *testing.T, nodes int, private bool) *env {
+	t.Helper()
 	e := &env{prefix: testenv.UniqueName(t, "e2e")}
 	ctx := t.Context()
 	var kerr, serr error
-	if nodes == 1 {
+	if !private {
 		e.kafka, kerr = sharedKafka.Get(ctx)
 	} else {
 		e.kafka, kerr = testenv.StartKafka(ctx, nodes)
@@ -141,11 +155,38 @@ func (e *env) group() string   { return e.prefix + "-g" }
 
 // proc is one `redrive run` process.
 type proc struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	log  *bytes.Buffer
-	mu   *sync.Mutex
-	done chan error
+	t      *testing.T
+	cmd    *exec.Cmd
+	log    *bytes.Buffer
+	mu     *sync.Mutex
+	done   chan error
+	exited chan struct{} // closed when the process has exited, for whatever reason
+}
+
+// running reports whether the process has not exited.
+func (p *proc) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// httpAddr waits for the process to log its metrics address.
+func (p *proc) httpAddr() string {
+	p.t.Helper()
+	re := regexp.MustCompile(`"msg":"redrive running".*"http":"([^"]+)"`)
+	var addr string
+	waitFor(p.t, time.Minute, "redrive to log its HTTP address", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if m := re.FindStringSubmatch(p.log.String()); m != nil {
+			addr = m[1]
+		}
+		return addr != ""
+	})
+	return addr
 }
 
 // runArgs are the flags every test process gets; extra ones override.
@@ -173,13 +214,17 @@ func (e *env) start(t *testing.T, args []string) *proc {
 	cmd := exec.Command(redriveBin, args...)
 	cmd.Env = append(os.Environ(),
 		"AWS_ACCESS_KEY_ID="+e.s3cfg.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+e.s3cfg.SecretAccessKey, "AWS_REGION=us-east-1")
-	p := &proc{t: t, cmd: cmd, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
+	p := &proc{t: t, cmd: cmd, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1), exited: make(chan struct{})}
 	w := lockedWriter{p.mu, p.log}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting redrive: %v", err)
 	}
-	go func() { p.done <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		close(p.exited)
+		p.done <- err
+	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill() //nolint:errcheck
@@ -187,6 +232,13 @@ func (e *env) start(t *testing.T, args []string) *proc {
 		}
 		if t.Failed() {
 			t.Logf("redrive log (last 40 lines):\n%s", p.tail(40))
+		}
+		if dir := os.Getenv("REDRIVE_TEST_LOGDIR"); dir != "" {
+			// Whole logs, for a failure whose last lines do not tell.
+			name := fmt.Sprintf("%s-%d.log", strings.ReplaceAll(t.Name(), "/", "_"), cmd.Process.Pid)
+			p.mu.Lock()
+			os.WriteFile(filepath.Join(dir, name), p.log.Bytes(), 0o644) //nolint:errcheck,gosec // best effort
+			p.mu.Unlock()
 		}
 	})
 	return p
@@ -312,6 +364,14 @@ func (e *env) committed(t *testing.T, topic string) map[int32]int64 {
 // that the test can produce before redrive starts.
 func (e *env) createTopics(t *testing.T, rf int16) {
 	t.Helper()
+	e.createTopicsWith(t, rf, nil)
+}
+
+// createTopicsWith is createTopics with a topic's configuration replaced:
+// by default the DLQ and parking topics take any input record plus
+// redrive's headers (pipeline.RetryTopicConfig).
+func (e *env) createTopicsWith(t *testing.T, rf int16, configs map[string]map[string]*string) {
+	t.Helper()
 	cfg := testSaramaConfig()
 	admin, err := sarama.NewClusterAdmin(e.brokers, cfg)
 	if err != nil {
@@ -319,7 +379,14 @@ func (e *env) createTopics(t *testing.T, rf int16) {
 	}
 	defer admin.Close()
 	for _, name := range []string{e.topic(), e.dlq(), e.parking()} {
-		if err := admin.CreateTopic(name, &sarama.TopicDetail{NumPartitions: 4, ReplicationFactor: rf}, false); err != nil {
+		detail := &sarama.TopicDetail{NumPartitions: 4, ReplicationFactor: rf}
+		if name != e.topic() {
+			detail.ConfigEntries = pipeline.RetryTopicConfig(0)
+		}
+		if c, ok := configs[name]; ok {
+			detail.ConfigEntries = c
+		}
+		if err := admin.CreateTopic(name, detail, false); err != nil {
 			t.Fatalf("creating %s: %v", name, err)
 		}
 	}

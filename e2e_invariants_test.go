@@ -158,7 +158,7 @@ func produceWithEnvelope(t *testing.T, brokers []string, topic string, recs []te
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.NewProducer(brokers, cfg)
+	p, err := pipeline.NewProducer(brokers, cfg, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,9 @@ func produceWithEnvelope(t *testing.T, brokers []string, topic string, recs []te
 			t.Fatal(err)
 		}
 	}
-	p.Close()
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // maxGauge is the largest value of a gauge family across its labels.

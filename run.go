@@ -97,10 +97,10 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 	if err != nil {
 		return nil, err
 	}
-	if err := r.checkTopics(saramaCfg); err != nil {
+	topics, err := r.checkTopics(saramaCfg)
+	if err != nil {
 		return nil, err
 	}
-	t = r.topo // checkTopics learned the parking topic's partition count
 
 	if err := r.openSink(ctx, o); err != nil {
 		return nil, err
@@ -122,13 +122,14 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 		matcher = rule
 	}
 
-	if r.producer, err = pipeline.NewProducer(t.Kafka.Brokers, saramaCfg); err != nil {
+	if r.producer, err = pipeline.NewProducer(t.Kafka.Brokers, saramaCfg, topics.WriteMaxBytes(t.Pipeline)); err != nil {
 		return nil, fmt.Errorf("brokers %v: %w", t.Kafka.Brokers, err)
 	}
 	deps := pipeline.Deps{
 		Matcher:    matcher,
 		Sink:       r.sink,
 		Forwarder:  r.producer,
+		Topics:     topics,
 		Logger:     o.log,
 		Registerer: o.registry,
 	}
@@ -153,20 +154,15 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 	return r, nil
 }
 
-// checkTopics verifies or creates the topics and learns the parking topic's
-// partition count.
-func (r *Runner) checkTopics(cfg *sarama.Config) error {
+// checkTopics verifies or creates the topics and returns what it learned
+// about them (partition counts, size limits).
+func (r *Runner) checkTopics(cfg *sarama.Config) (pipeline.TopicInfo, error) {
 	admin, err := sarama.NewClusterAdmin(r.topo.Kafka.Brokers, cfg)
 	if err != nil {
-		return fmt.Errorf("brokers %v: cannot connect: %w", r.topo.Kafka.Brokers, err)
+		return pipeline.TopicInfo{}, fmt.Errorf("brokers %v: cannot connect: %w", r.topo.Kafka.Brokers, err)
 	}
 	defer admin.Close()
-	n, err := pipeline.EnsureTopics(admin, r.topo.Pipeline, r.topo.Topics)
-	if err != nil {
-		return err
-	}
-	r.topo.Pipeline.ParkingPartitions = n
-	return nil
+	return pipeline.EnsureTopics(admin, r.topo.Pipeline, r.topo.Topics)
 }
 
 // openSink builds the store (S3 or a directory), checks that it is
@@ -212,12 +208,21 @@ func (r *Runner) listen(reg *prometheus.Registry) error {
 	r.ln = ln
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		// Live while the session supervisor is up or keeps trying to
+		// rejoin: a Kafka outage is waited out, not restarted away.
+		if !r.proc.Progressing(livenessStall) {
+			http.Error(w, "kafka session supervisor stalled or stopped", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		// Ready once the processor has joined the group and runs; a pod
-		// that stands by (more pods than partitions) is running too.
-		if r.goka == nil || !r.goka.StateReader().IsState(goka.ProcStateRunning) {
-			http.Error(w, "not running", http.StatusServiceUnavailable)
+		// Ready while a consumer-group session is set up and consuming; a
+		// pod that stands by (more pods than partitions) is in a session
+		// too. Not ready while the session is lost or rejoining.
+		if !r.proc.SessionUp() {
+			http.Error(w, "kafka session down or rejoining", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")
@@ -231,6 +236,12 @@ func (r *Runner) listen(reg *prometheus.Registry) error {
 	return nil
 }
 
+// livenessStall is how long the session supervisor may go without a
+// session and without a new attempt to join before /healthz fails. One
+// attempt can take minutes when the brokers do not answer at all (sarama's
+// metadata and join retries, each up to its read timeout).
+const livenessStall = 15 * time.Minute
+
 // HTTPAddr is the address the metrics server listens on ("" when off).
 func (r *Runner) HTTPAddr() string {
 	if r.ln == nil {
@@ -242,10 +253,19 @@ func (r *Runner) HTTPAddr() string {
 // Stats returns the pipeline's running totals.
 func (r *Runner) Stats() pipeline.Snapshot { return r.proc.Stats() }
 
+// ErrIncompleteStop is returned (wrapped) by Run when it stopped but could
+// not make everything durable and committed: the grace period ran out, or
+// Kafka or S3 could not take the last writes. Nothing is lost: what was not
+// committed is read again on the next start. The binary exits with code 3.
+var ErrIncompleteStop = errors.New("stop incomplete: records not yet committed will be read again on restart, none lost")
+
 // Run consumes until ctx ends, then stops within the shutdown grace:
 // goka stops fetching and revokes every partition (held records are handed
 // to the DLQ, batches flushed, commits released), then the producer and the
-// sink are closed. It returns nil after a clean stop.
+// sink are closed. It returns nil after a clean stop, an error wrapping
+// ErrIncompleteStop after a stop that left records uncommitted, and any
+// other error when a fatal fault (see pipeline.KafkaFault) ended the run:
+// transient faults of Kafka, S3 or the API never do.
 func (r *Runner) Run(ctx context.Context) error {
 	gokaCtx, stopGoka := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopGoka()
@@ -256,35 +276,56 @@ func (r *Runner) Run(ctx context.Context) error {
 		"enrich_when", r.topo.Enrich.When, "http", r.HTTPAddr())
 
 	var runErr error
+	stopping := false
 	select {
 	case runErr = <-done:
-		r.log.Error("processor stopped on its own", "err", runErr)
+		// The session supervisor returns to goka only on a fatal fault.
+		r.log.Error("processor stopped on a fault that retrying cannot fix", "err", runErr)
 	case <-ctx.Done():
+		stopping = true
 	}
 	deadline := time.Now().Add(r.topo.ShutdownGrace)
 	stopCtx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if runErr == nil {
-		r.log.Info("stopping", "grace", r.topo.ShutdownGrace)
+	letGoBefore := r.proc.Stats().LetGo
+	if stopping {
+		r.log.Info("stopping", "grace", r.topo.ShutdownGrace.String())
 		stopGoka()
 		select {
 		case runErr = <-done:
 		case <-stopCtx.Done():
 			r.closeAll(stopCtx)
-			return fmt.Errorf("shutdown-grace %s exceeded; records not yet committed will be read again", r.topo.ShutdownGrace)
+			return fmt.Errorf("shutdown-grace %s exceeded: %w", r.topo.ShutdownGrace, ErrIncompleteStop)
 		}
 	}
-	// goka waited for every deferred commit of the revoked partitions; now
-	// nothing new can arrive.
-	r.proc.Wait()
+	// goka waited for every deferred commit of the revoked partitions; the
+	// processor's own goroutines end as soon as their partitions are
+	// released.
+	if !r.proc.WaitContext(stopCtx) {
+		r.closeAll(stopCtx)
+		return fmt.Errorf("shutdown-grace %s exceeded: %w", r.topo.ShutdownGrace, ErrIncompleteStop)
+	}
 	closeErr := r.closeAll(stopCtx)
-	if errors.Is(runErr, context.Canceled) {
-		runErr = nil
+	if !stopping {
+		return errors.Join(runErr, closeErr)
 	}
-	if runErr == nil && closeErr == nil {
-		r.log.Info("stopped cleanly")
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		// After the stop began, what goka and Kafka say on the way out (a
+		// stop during start-up, a group that cannot be left while the
+		// brokers are down) does not leave a record behind: what was
+		// durable was committed or is read again, and what was not is
+		// counted in letGo or the sink's close.
+		r.log.Warn("kafka error while stopping", "err", runErr)
 	}
-	return errors.Join(runErr, closeErr)
+	letGo := r.proc.Stats().LetGo - letGoBefore
+	if letGo > 0 {
+		closeErr = errors.Join(closeErr, fmt.Errorf("%d records could not be written to the DLQ in time", letGo))
+	}
+	if closeErr != nil {
+		return fmt.Errorf("%w: %w", ErrIncompleteStop, closeErr)
+	}
+	r.log.Info("stopped cleanly")
+	return nil
 }
 
 // Close releases a Runner that was started and will not be run. Run closes
@@ -304,7 +345,9 @@ func (r *Runner) closeAll(ctx context.Context) error {
 func (r *Runner) close(ctx context.Context) error {
 	var errs []error
 	if r.producer != nil {
-		r.producer.Close()
+		if err := r.producer.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if r.sink != nil {
 		if err := r.sink.Close(ctx); err != nil {

@@ -16,7 +16,7 @@ import (
 // names the flag; a DLQ that is not copartitioned with the input is caught
 // before anything is consumed.
 func TestStartChecksTopics(t *testing.T) {
-	k, err := embedded.StartKafka(4, "orders", "orders.parking", "other.dlq")
+	k, err := embedded.StartKafka(4, "orders", "other.dlq")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,8 +27,11 @@ func TestStartChecksTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	if err := admin.CreateTopic("orders.dlq3", &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1}, false); err != nil {
-		t.Fatal(err)
+	for name, n := range map[string]int32{"orders.dlq3": 3, "orders.parking": 4} {
+		detail := &sarama.TopicDetail{NumPartitions: n, ReplicationFactor: 1, ConfigEntries: pipeline.RetryTopicConfig(0)}
+		if err := admin.CreateTopic(name, detail, false); err != nil {
+			t.Fatal(err)
+		}
 	}
 	base := func(dlqTopic string, create bool) redrive.Topology {
 		var topo redrive.Topology

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redrive-io/redrive/internal/testenv"
+	"github.com/redrive-io/redrive/pipeline"
 )
 
 // bench is one run of the suite: the services, the binaries, and the
@@ -59,8 +60,11 @@ func (b *bench) redriveArgs(topic, group, prefix string, port int) []string {
 // itself (--create-topics), but goka may then look the new DLQ topic up
 // before the broker's metadata knows it, and fail to start.
 func (b *bench) createTopics(ctx context.Context, topic string) error {
-	for _, t := range []string{topic, topic + ".dlq", topic + ".parking"} {
-		if err := b.kafka.CreateTopic(ctx, t, b.sz.Partitions); err != nil {
+	if err := b.kafka.CreateTopic(ctx, topic, b.sz.Partitions, nil); err != nil {
+		return err
+	}
+	for _, t := range []string{topic + ".dlq", topic + ".parking"} {
+		if err := b.kafka.CreateTopic(ctx, t, b.sz.Partitions, pipeline.RetryTopicConfig(0)); err != nil {
 			return err
 		}
 	}

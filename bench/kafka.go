@@ -42,8 +42,8 @@ func newCluster(brokers []string) (*cluster, error) {
 func (c *cluster) Close() error { return c.admin.Close() }
 
 // CreateTopic creates a topic and waits until each partition has a leader.
-func (c *cluster) CreateTopic(ctx context.Context, name string, partitions int32) error {
-	err := c.admin.CreateTopic(name, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
+func (c *cluster) CreateTopic(ctx context.Context, name string, partitions int32, configs map[string]*string) error {
+	err := c.admin.CreateTopic(name, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: configs}, false)
 	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 		return fmt.Errorf("creating topic %s: %w", name, err)
 	}

@@ -20,6 +20,13 @@ const (
 	HeaderOriginPart   = "redrive-origin-partition"
 	HeaderOriginOffset = "redrive-origin-offset"
 	HeaderReplayed     = "redrive-replayed" // RFC 3339 time of a replay from parking; absent otherwise
+
+	// A reduced envelope (a record that could never be written whole) says
+	// so, and how to recognise the whole value, which is still at the
+	// origin coordinates for as long as the input topic retains it.
+	HeaderTruncated   = "redrive-truncated"    // "true": the value is only the first bytes of the original
+	HeaderValueSize   = "redrive-value-size"   // decimal; size of the original value in bytes
+	HeaderValueSHA256 = "redrive-value-sha256" // hex SHA-256 of the original value
 )
 
 // maxErrorLen bounds the error message kept in a header, so that one huge
@@ -49,6 +56,15 @@ type Envelope struct {
 	Error        string    // message of the last failure
 	NotBefore    time.Time // earliest time of the next attempt; zero for parked records
 	Replayed     time.Time // when an operator replayed it from parking; zero if never
+	// Reduced is set on a parked record whose value could not be written
+	// whole: the value is truncated, and this describes the original.
+	Reduced *Reduced
+}
+
+// Reduced describes the original value of a truncated parked record.
+type Reduced struct {
+	Size   int    // bytes of the original value
+	SHA256 string // hex digest of the original value
 }
 
 // Header is one Kafka record header. It mirrors sarama.RecordHeader and
@@ -81,6 +97,12 @@ func (e Envelope) Headers() []Header {
 	}
 	if !e.Replayed.IsZero() {
 		h = append(h, Header{HeaderReplayed, formatTime(e.Replayed)})
+	}
+	if e.Reduced != nil {
+		h = append(h,
+			Header{HeaderTruncated, []byte("true")},
+			Header{HeaderValueSize, []byte(strconv.Itoa(e.Reduced.Size))},
+			Header{HeaderValueSHA256, []byte(e.Reduced.SHA256)})
 	}
 	return h
 }
@@ -159,6 +181,20 @@ func Parse(get func(key string) ([]byte, bool)) (Envelope, error) {
 			return e, &MalformedHeaderError{HeaderOriginOffset, string(raw), err}
 		}
 		e.Origin.Offset = o
+	}
+	if raw, ok := get(HeaderTruncated); ok && string(raw) == "true" {
+		r := &Reduced{}
+		if v, ok := get(HeaderValueSize); ok {
+			n, err := strconv.Atoi(string(v))
+			if err != nil || n < 0 {
+				return e, &MalformedHeaderError{HeaderValueSize, string(v), errors.Join(err, errors.New("not a size"))}
+			}
+			r.Size = n
+		}
+		if v, ok := get(HeaderValueSHA256); ok {
+			r.SHA256 = string(v)
+		}
+		e.Reduced = r
 	}
 	if e.Origin.Topic == "" {
 		return e, &MalformedHeaderError{HeaderOriginTopic, "", errors.New("missing")}

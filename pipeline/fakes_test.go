@@ -125,11 +125,13 @@ type forwarded struct {
 	Env       dlq.Envelope
 }
 
-// fakeForwarder acknowledges every write at once.
+// fakeForwarder acknowledges every write at once, with the error that
+// fail returns for it (nil fail: every write succeeds).
 type fakeForwarder struct {
-	mu   sync.Mutex
-	sent []forwarded
-	err  error
+	mu    sync.Mutex
+	sent  []forwarded
+	tries int
+	fail  func(topic string, value []byte, try int) error
 }
 
 func (f *fakeForwarder) Forward(topic string, partition int32, key, value []byte, headers []dlq.Header, done func(error)) {
@@ -138,10 +140,22 @@ func (f *fakeForwarder) Forward(topic string, partition int32, key, value []byte
 		panic(err)
 	}
 	f.mu.Lock()
-	f.sent = append(f.sent, forwarded{topic, partition, string(key), string(value), env})
-	ferr := f.err
+	f.tries++
+	var ferr error
+	if f.fail != nil {
+		ferr = f.fail(topic, value, f.tries)
+	}
+	if ferr == nil {
+		f.sent = append(f.sent, forwarded{topic, partition, string(key), string(value), env})
+	}
 	f.mu.Unlock()
 	done(ferr)
+}
+
+func (f *fakeForwarder) attempts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tries
 }
 
 func (f *fakeForwarder) to(topic string) []forwarded {

@@ -52,11 +52,21 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 		return &c
 	}
 	groupBuilder := func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-		cg, err := sarama.NewConsumerGroup(brokers, group, fresh(clientID))
+		c := fresh(clientID)
+		p.cfg.applyGroup(c)
+		// The group gets a client of its own that the supervisor can close
+		// to abort a join that blocks a stop (see supervisedGroup).
+		client, err := sarama.NewClient(brokers, c)
 		if err != nil {
 			return nil, err
 		}
-		return closingGroup{copyingGroup{cg}, p.log}, nil
+		cg, err := sarama.NewConsumerGroupFromClient(group, client)
+		if err != nil {
+			client.Close() //nolint:errcheck // the error above is the one to report
+			return nil, err
+		}
+		go p.sup.drainErrors(cg.Errors())
+		return &supervisedGroup{ConsumerGroup: closingGroup{copyingGroup{cg}, p.log}, sup: p.sup, client: client}, nil
 	}
 	consumerBuilder := func(brokers []string, clientID string) (sarama.Consumer, error) {
 		return sarama.NewConsumer(brokers, fresh(clientID))

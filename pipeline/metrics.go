@@ -13,6 +13,7 @@ type metrics struct {
 	// The routes' counters, looked up once: they count every record.
 	direct, enriched, dlq, parkedRoute, handoff prometheus.Counter
 	parked                                      *prometheus.CounterVec
+	reduced, letGo                              prometheus.Counter
 	dlqAttempt                                  prometheus.Histogram
 	enrichSeconds                               prometheus.Histogram
 	pending                                     *prometheus.GaugeVec
@@ -32,6 +33,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "redrive_records_parked_total",
 			Help: "Records sent to the parking topic, by error class.",
 		}, []string{"class"}),
+		reduced: f.NewCounter(prometheus.CounterOpts{
+			Name: "redrive_records_parked_reduced_total",
+			Help: "Records no topic would take whole, parked as a reduced envelope (size, SHA-256 and the first bytes of the value).",
+		}),
+		letGo: f.NewCounter(prometheus.CounterOpts{
+			Name: "redrive_records_let_go_total",
+			Help: "Records of a revoked partition let go uncommitted because Kafka could not be written in time; they are read again after the rejoin.",
+		}),
 		dlqAttempt: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    "redrive_dlq_attempt",
 			Help:    "Attempt count of records written to the DLQ.",
@@ -69,7 +78,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 // Stats are running totals of the processor, for progress reports.
 type Stats struct {
-	in, inDLQ, enriched, toSink, toDLQ, parked, handedOff atomic.Int64
+	in, inDLQ, enriched, toSink, toDLQ, parked, handedOff, letGo atomic.Int64
 }
 
 // Snapshot is a copy of Stats at one moment.
@@ -81,11 +90,13 @@ type Snapshot struct {
 	ToDLQ     int64 // records written to the DLQ after a failed attempt
 	Parked    int64 // records written to the parking topic
 	HandedOff int64 // records handed back to the DLQ on a revoke
+	LetGo     int64 // records let go uncommitted on a revoke (read again later)
 }
 
 func (s *Stats) snapshot() Snapshot {
 	return Snapshot{
 		In: s.in.Load(), InDLQ: s.inDLQ.Load(), Enriched: s.enriched.Load(),
 		ToSink: s.toSink.Load(), ToDLQ: s.toDLQ.Load(), Parked: s.parked.Load(), HandedOff: s.handedOff.Load(),
+		LetGo: s.letGo.Load(),
 	}
 }

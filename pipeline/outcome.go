@@ -2,9 +2,13 @@ package pipeline
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich"
 	"github.com/redrive-io/redrive/sinks"
 )
@@ -120,7 +124,7 @@ func (p *Processor) forwardPark(rec *record, cause error) {
 	p.stats.parked.Add(1)
 	p.metrics.parkedRoute.Inc()
 	p.metrics.parked.WithLabelValues(rec.env.ErrorClass).Inc()
-	p.forward(rec, p.cfg.ParkingTopic, rec.part.id%p.cfg.ParkingPartitions)
+	p.forward(rec, p.cfg.ParkingTopic, p.parkingPartition(rec))
 }
 
 // handoff writes a record back to the DLQ exactly as it is (same attempt
@@ -133,16 +137,100 @@ func (p *Processor) handoff(rec *record) {
 	}
 	p.stats.handedOff.Add(1)
 	p.metrics.handoff.Inc()
+	rec.part.handedOff.Add(1)
 	p.forward(rec, p.cfg.DLQTopic, rec.part.id)
 }
 
-// forward writes rec with its envelope and releases its commit on the ack.
+// forward writes rec with its envelope to topic/partition; its commit is
+// released once the write is acknowledged (written).
 func (p *Processor) forward(rec *record, topic string, partition int32) {
+	rec.part.writeStarted(rec)
 	p.deps.Forwarder.Forward(topic, partition, rec.key, rec.value, rec.env.Headers(), func(err error) {
-		if err != nil {
-			p.log.Error("writing record failed; stopping so that it is read again",
-				"topic", topic, "partition", partition, "origin", rec.env.Origin.String(), "err", err)
-		}
-		rec.part.finish(rec, err)
+		p.written(rec, topic, partition, err)
 	})
+}
+
+// written decides what follows a DLQ or parking write. A write never fails
+// the processor: one that can never succeed parks the record reduced, one
+// that may succeed later is retried with backoff while the partition
+// pauses, and one that fails on a partition being revoked is let go
+// uncommitted, to be read again after the rejoin.
+func (p *Processor) written(rec *record, topic string, partition int32, err error) {
+	var we *WriteError
+	switch {
+	case err == nil:
+		rec.part.writeEnded(rec)
+		rec.part.finish(rec, nil)
+	case errors.Is(err, ErrProducerClosed), rec.part.ctx.Err() != nil:
+		rec.part.letGo(rec, err)
+	case errors.As(err, &we) && we.Fault == FaultTooLarge:
+		p.parkReduced(rec, we)
+	default:
+		p.writeLater(rec, topic, partition, err)
+	}
+}
+
+// writeLater writes rec again after its next backoff.
+func (p *Processor) writeLater(rec *record, topic string, partition int32, cause error) {
+	if rec.writeBackoff == nil {
+		rec.writeBackoff = newWriteBackoff()
+	}
+	rec.part.retryWrite(rec, rec.writeBackoff.NextBackOff(), topic, cause, func() { p.forward(rec, topic, partition) })
+}
+
+// newWriteBackoff is the backoff between failed writes of one record:
+// 500 ms doubling to 30 s, jittered, without end (a revoke ends it).
+func newWriteBackoff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 500 * time.Millisecond
+	b.MaxInterval = 30 * time.Second
+	b.MaxElapsedTime = 0
+	b.Reset()
+	return b
+}
+
+// parkReduced is the last resort of invariant 9: a record that a topic
+// refused as too large on its own is parked as a reduced envelope (class
+// oversize with the cause, the original's size and SHA-256, the key, the
+// origin, and as much of the value as fits, marked truncated), so that no
+// single record can stop its partition. If the parking topic refuses even
+// that, the kept part is halved, down to no value at all.
+func (p *Processor) parkReduced(rec *record, we *WriteError) {
+	var keep int
+	switch limit := p.deps.Topics.MaxMessageBytes[p.cfg.ParkingTopic]; {
+	case rec.env.Reduced == nil && limit > 0:
+		keep = limit - len(rec.key) - HeaderRoom
+	case len(rec.value) >= 2<<10:
+		keep = len(rec.value) / 2
+	case len(rec.value) > 0:
+		keep = 0
+	default:
+		// Not even the envelope alone fits: only an operator can help
+		// (raise the parking topic's max.message.bytes). Keep trying.
+		p.log.Error("parking topic refuses even a reduced envelope without value; raise its max.message.bytes",
+			"topic", p.cfg.ParkingTopic, "origin", rec.env.Origin.String(), "err", we)
+		p.writeLater(rec, p.cfg.ParkingTopic, p.parkingPartition(rec), we)
+		return
+	}
+	size := len(rec.value)
+	if rec.env.Reduced != nil {
+		size = rec.env.Reduced.Size
+	}
+	cause := fmt.Sprintf("record of %d bytes can never be written to %s (%v); parked reduced: the whole value is at the origin coordinates while the input topic retains it",
+		size, we.Topic, we.Err)
+	rec.env, rec.value = dlq.Reduce(rec.env, rec.value, keep, cause)
+	if ok, suppressed := p.parkLog.allow("reduced"); ok {
+		p.log.Warn("record parked reduced: too large to write whole",
+			"origin", rec.env.Origin.String(), "key", string(rec.key), "size", size, "kept", len(rec.value),
+			"sha256", rec.env.Reduced.SHA256, "refused_by", we.Topic, "same_class_not_logged", suppressed)
+	}
+	p.metrics.reduced.Inc()
+	p.forward(rec, p.cfg.ParkingTopic, p.parkingPartition(rec))
+}
+
+// parkingPartition is where rec is parked: the parking partition of its
+// source partition's number, so that an operator finds a partition's parked
+// records together.
+func (p *Processor) parkingPartition(rec *record) int32 {
+	return rec.part.id % p.deps.Topics.ParkingPartitions
 }

@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +31,18 @@ type partition struct {
 	sealing  bool // a seal of the partition's open batches is scheduled
 	revoked  bool
 	waitFull bool // the wait room reached MaxWaiting and has not drained to half since
+	// windowFull: the pending window reached its limit and has not
+	// drained to half since.
+	windowFull bool
+
+	// writes are the records whose DLQ or parking write is in flight (nil)
+	// or waiting for a retry (its timer); writeFailing counts the latter,
+	// and fetching pauses while it is positive. writesIdle, set by a
+	// revoke, is closed when writes becomes empty.
+	writes       map[*record]*time.Timer
+	writeFailing int
+	writesIdle   chan struct{}
+	handedOff    atomic.Int64 // records handed to the DLQ since the revoke began
 
 	// The partition's gauges, looked up once: they are set per record.
 	gPending, gWaiting, gUncommitted prometheus.Gauge
@@ -37,7 +51,7 @@ type partition struct {
 }
 
 func newPartition(p *Processor, ctx context.Context, id int32) *partition {
-	part := &partition{p: p, id: id, ctx: ctx}
+	part := &partition{p: p, id: id, ctx: ctx, writes: map[*record]*time.Timer{}}
 	part.waiting = dlq.NewWaitRoom(p.cfg.MaxWaiting, part.due)
 	l := part.label()
 	part.gPending = p.metrics.pending.WithLabelValues(l)
@@ -64,6 +78,9 @@ func (part *partition) track(rec *record, release func(error)) {
 // it is durable in S3, the DLQ or parking; err non-nil means it is not, and
 // stops the processor without committing past it.
 func (part *partition) finish(rec *record, err error) {
+	if !rec.finished.CompareAndSwap(false, true) {
+		return // let go already; a late acknowledgement changes nothing
+	}
 	rec.tr.complete(rec.entry, err)
 	part.mu.Lock()
 	part.pending--
@@ -177,8 +194,9 @@ func (part *partition) adjustLocked() {
 	cfg := part.p.cfg
 	held := part.waiting.Len()
 	part.waitFull = hysteresis(part.waitFull, held, cfg.MaxWaiting)
-	main := hysteresis(part.pausedMain, part.pending, cfg.MaxPending) ||
-		hysteresis(part.pausedMain, part.pendingB, part.p.windowBytes())
+	part.windowFull = hysteresis(part.windowFull, part.pending, cfg.MaxPending) ||
+		hysteresis(part.windowFull, part.pendingB, part.p.windowBytes())
+	main := part.windowFull || part.writeFailing > 0
 	dlqPause := main || part.waitFull
 	if main != part.pausedMain {
 		part.pausedMain = main
@@ -206,9 +224,12 @@ func hysteresis(paused bool, n, limit int) bool {
 // revoke runs when the partition's context ends (rebalance or stop): hand
 // every record that is held to the DLQ unchanged, let in-flight enrichments
 // end (their context is the partition's, so they return at once and hand
-// their record on), and flush the partition's S3 batches, so that goka's
-// wait for deferred commits ends quickly.
+// their record on), flush the partition's S3 batches and wait for its DLQ
+// and parking writes, so that goka's wait for deferred commits ends
+// quickly. What Kafka cannot take within RevokeFlushTimeout (the brokers
+// may be the reason for the revoke) is let go uncommitted.
 func (part *partition) revoke() {
+	letGo := part.letGoWaiting(errors.New("partition revoked while its write was failing"))
 	part.mu.Lock()
 	part.revoked = true
 	held := part.waiting.Close()
@@ -232,10 +253,16 @@ func (part *partition) revoke() {
 				"topic", topic, "partition", part.id, "err", err)
 		}
 	}
+	letGo += part.awaitWrites(ctx)
 	if part.main.outstanding()+part.dlq.outstanding() == 0 {
 		part.dropMetrics()
 	}
-	part.p.log.Info("partition revoked", "partition", part.id, "handed_off", len(held))
+	if letGo > 0 {
+		part.p.log.Warn("partition revoked; records let go uncommitted, to be read again after the rejoin",
+			"partition", part.id, "handed_off", part.handedOff.Load(), "let_go", letGo)
+		return
+	}
+	part.p.log.Info("partition revoked", "partition", part.id, "handed_off", part.handedOff.Load())
 }
 
 func (part *partition) label() string { return partitionLabel(part.id) }

@@ -19,139 +19,6 @@ import (
 	"github.com/redrive-io/redrive/sinks"
 )
 
-// Config is the declarative part of the processor.
-type Config struct {
-	// Group is the consumer group shared by every redrive pod. Required.
-	Group string
-	// InputTopic, DLQTopic and ParkingTopic name the topics. Required and
-	// distinct. The input and DLQ topics must have the same partition count
-	// (goka copartitions them).
-	InputTopic, DLQTopic, ParkingTopic string
-	// ParkingPartitions is the parking topic's partition count; a parked
-	// record goes to partition (source partition mod ParkingPartitions).
-	// Default 1.
-	ParkingPartitions int32
-	// EnrichField is the output key under which the API's answer is stored.
-	// Default "enrichment".
-	EnrichField string
-	// MaxRecordBytes parks records whose value is larger. Default 1 MiB.
-	MaxRecordBytes int
-	// MaxPending is the number of records per partition that may be in
-	// enrichment or waiting for their S3 batch before fetching of that
-	// partition pauses. Default 20000: twice the sink's default batch, so
-	// that one batch fills while the previous one uploads.
-	MaxPending int
-	// MaxPendingBytes bounds the same window in bytes: goka keeps each
-	// record until its commit is released, so this is what bounds memory
-	// per partition. A record is charged its key and value plus a fixed
-	// overhead (recordOverhead). Default 16 MiB: twice the sink's default
-	// batch.
-	MaxPendingBytes int
-	// MaxPendingBytesTotal bounds the same bytes for the whole process:
-	// each partition it owns gets an equal share when that is smaller than
-	// MaxPendingBytes, so memory does not grow with the partitions a
-	// process happens to own. Default 64 MiB.
-	MaxPendingBytesTotal int
-	// MaxWaiting is the number of not-yet-due DLQ records per partition held
-	// in memory before fetching of that DLQ partition pauses. Default 1000.
-	MaxWaiting int
-	// EnrichWorkers is the number of goroutines that call the enricher.
-	// Set it to the enricher's concurrency: more would only queue inside
-	// the enricher. Default 32.
-	EnrichWorkers int
-	// Retry is the DLQ retry policy.
-	Retry dlq.Policy
-	// FetchBytes is how much one fetch returns per partition. Pausing a
-	// partition stops future fetches only: what was fetched still arrives,
-	// so this bounds how far a partition overshoots its window. Larger
-	// records are still fetched whole. Default 256 KiB.
-	FetchBytes int
-	// CommitInterval is how often released offsets are committed to
-	// Kafka. A crash re-reads what was durable but not yet committed, so
-	// a shorter interval means fewer duplicates after a crash. Default 1s.
-	CommitInterval time.Duration
-	// RevokeFlushTimeout bounds how long a revoked partition waits for its
-	// S3 batches; it must stay under goka's 60 s wait for deferred commits.
-	// Default 30s.
-	RevokeFlushTimeout time.Duration
-}
-
-// SetDefaults fills zero fields with their documented defaults.
-func (c *Config) SetDefaults() {
-	if c.ParkingPartitions == 0 {
-		c.ParkingPartitions = 1
-	}
-	if c.EnrichField == "" {
-		c.EnrichField = "enrichment"
-	}
-	if c.MaxRecordBytes == 0 {
-		c.MaxRecordBytes = 1 << 20
-	}
-	if c.MaxPending == 0 {
-		c.MaxPending = 20000
-	}
-	if c.MaxPendingBytes == 0 {
-		c.MaxPendingBytes = 16 << 20
-	}
-	if c.MaxPendingBytesTotal == 0 {
-		c.MaxPendingBytesTotal = 64 << 20
-	}
-	if c.MaxWaiting == 0 {
-		c.MaxWaiting = 1000
-	}
-	if c.EnrichWorkers == 0 {
-		c.EnrichWorkers = 32
-	}
-	if c.RevokeFlushTimeout == 0 {
-		c.RevokeFlushTimeout = 30 * time.Second
-	}
-	if c.FetchBytes == 0 {
-		c.FetchBytes = 256 << 10
-	}
-	if c.CommitInterval == 0 {
-		c.CommitInterval = time.Second
-	}
-	c.Retry.SetDefaults()
-}
-
-// Validate reports the first setting that cannot work, naming it.
-func (c Config) Validate() error {
-	switch {
-	case c.Group == "":
-		return errors.New("group: required")
-	case c.InputTopic == "":
-		return errors.New("input-topic: required")
-	case c.DLQTopic == "":
-		return errors.New("dlq-topic: required")
-	case c.ParkingTopic == "":
-		return errors.New("parking-topic: required")
-	case c.InputTopic == c.DLQTopic || c.InputTopic == c.ParkingTopic || c.DLQTopic == c.ParkingTopic:
-		return fmt.Errorf("input-topic, dlq-topic and parking-topic must differ (got %q, %q, %q)", c.InputTopic, c.DLQTopic, c.ParkingTopic)
-	case c.MaxRecordBytes < 1:
-		return fmt.Errorf("max-record-bytes: must be positive, got %d", c.MaxRecordBytes)
-	case c.MaxPending < 1:
-		return fmt.Errorf("max-pending: must be positive, got %d", c.MaxPending)
-	case c.MaxPendingBytes < c.MaxRecordBytes:
-		return fmt.Errorf("max-pending-bytes (%d) must be at least max-record-bytes (%d)", c.MaxPendingBytes, c.MaxRecordBytes)
-	case c.MaxPendingBytesTotal < c.MaxRecordBytes:
-		return fmt.Errorf("max-pending-bytes-total (%d) must be at least max-record-bytes (%d)", c.MaxPendingBytesTotal, c.MaxRecordBytes)
-	case c.MaxWaiting < 1:
-		return fmt.Errorf("max-waiting: must be positive, got %d", c.MaxWaiting)
-	case c.FetchBytes < 1024:
-		return fmt.Errorf("fetch-bytes: %d is too small (at least 1KiB)", c.FetchBytes)
-	case c.CommitInterval < 10*time.Millisecond:
-		return fmt.Errorf("commit-interval: %s is too short (at least 10ms)", c.CommitInterval)
-	case c.EnrichWorkers < 1:
-		return fmt.Errorf("enrich workers: must be positive, got %d", c.EnrichWorkers)
-	case c.RevokeFlushTimeout >= 60*time.Second:
-		return fmt.Errorf("revoke flush timeout %s must stay under goka's 60s wait", c.RevokeFlushTimeout)
-	}
-	if err := c.Retry.Validate(); err != nil {
-		return fmt.Errorf("retry policy: %w", err)
-	}
-	return nil
-}
-
 // Matcher decides whether a record needs enrichment (enrich.Rule).
 type Matcher interface {
 	Match(fields map[string]any) (bool, error)
@@ -176,7 +43,9 @@ type Deps struct {
 	Enricher  Enricher // required when Matcher is set
 	Sink      Sink
 	Forwarder Forwarder
-	Logger    *slog.Logger
+	// Topics is what start-up learned about the topics (EnsureTopics).
+	Topics TopicInfo
+	Logger *slog.Logger
 	// Registerer receives the processor's metrics; nil uses a private registry.
 	Registerer prometheus.Registerer
 	// Now is the clock; nil uses time.Now.
@@ -192,6 +61,7 @@ type Processor struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
+	sup     *supervisor
 	stats   Stats
 	parkLog *logSampler // one "record parked" line per class per 10s
 	// ruleNames are the fields the rule reads, nil when it may read any.
@@ -232,12 +102,16 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 	if deps.Registerer == nil {
 		deps.Registerer = prometheus.NewRegistry()
 	}
+	if deps.Topics.ParkingPartitions < 1 {
+		deps.Topics.ParkingPartitions = 1
+	}
 	p := &Processor{
 		cfg:     cfg,
 		deps:    deps,
 		log:     deps.Logger,
 		now:     deps.Now,
 		metrics: newMetrics(deps.Registerer),
+		sup:     newSupervisor(deps.Logger, deps.Registerer, deps.Now),
 		parkLog: newLogSampler(10*time.Second, deps.Now),
 		parts:   map[int32]*partition{},
 	}
@@ -278,12 +152,33 @@ func (p *Processor) ConsumerGroupBuilder(base goka.ConsumerGroupBuilder) goka.Co
 	}
 }
 
+// SessionUp reports whether the consumer-group session is set up and
+// consuming: the readiness of the process.
+func (p *Processor) SessionUp() bool { return p.sup.Up() }
+
+// Progressing reports whether the session supervisor is alive and has been
+// up or tried to join within stall: the liveness of the process.
+func (p *Processor) Progressing(stall time.Duration) bool { return p.sup.Progressing(stall) }
+
 // Stats returns the running totals, for progress reports.
 func (p *Processor) Stats() Snapshot { return p.stats.snapshot() }
 
 // Wait blocks until every goroutine the processor started has finished.
 // Call it after goka's Run returned: by then every partition was revoked.
 func (p *Processor) Wait() { p.wg.Wait() }
+
+// WaitContext is Wait bounded by ctx: it reports whether every goroutine
+// finished before ctx ended.
+func (p *Processor) WaitContext(ctx context.Context) bool {
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // windowBytes is a partition's byte window: MaxPendingBytes, or its share
 // of MaxPendingBytesTotal when that is smaller.

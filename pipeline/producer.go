@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,22 +13,53 @@ import (
 )
 
 // Forwarder writes a record to the DLQ or parking topic at an explicit
-// partition and calls done once the broker acknowledged it (or gave up).
-// done must not block.
+// partition and calls done once the broker acknowledged it, or with a
+// *WriteError once this attempt failed. Forward never blocks, and done must
+// not block either.
 type Forwarder interface {
 	Forward(topic string, partition int32, key, value []byte, headers []dlq.Header, done func(error))
 }
+
+// WriteError is a failed DLQ or parking write with its class: FaultTooLarge
+// means the record can never be written to that topic as it is (checked
+// alone, not as part of a batch); any other fault may succeed later.
+type WriteError struct {
+	Topic     string
+	Partition int32
+	Fault     KafkaFault
+	Err       error
+}
+
+func (e *WriteError) Error() string {
+	return fmt.Sprintf("writing to %s/%d (%s): %v", e.Topic, e.Partition, e.Fault, e.Err)
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
 
 // Producer is the Forwarder redrive runs with: a sarama async producer with
 // a manual partitioner, because a DLQ record must land on the partition
 // number it came from whatever hash the upstream producer used (goka's
 // emitter hashes with FNV-32a, Java clients with murmur2).
+//
+// Forward only appends to a queue that the producer's own goroutine feeds
+// to sarama, so a goka callback never waits on Kafka. The queue holds
+// records that are still tracked by their partitions, so the pending
+// windows bound it: when writes back up, the windows fill and fetching
+// pauses.
 type Producer struct {
 	ap sarama.AsyncProducer
-	wg sync.WaitGroup
+	// alone re-sends, one at a time, a record that failed as too large: a
+	// batch can be too large where each of its records fits, and only a
+	// record too large on its own may be reduced.
+	alone   sarama.SyncProducer
+	aloneCh chan *sarama.ProducerMessage
 
-	mu     sync.RWMutex // held for reading while a record is handed to sarama
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []*sarama.ProducerMessage
 	closed bool
+
+	wg sync.WaitGroup // the pump, the acknowledgement readers and the alone-checker
 }
 
 // ErrProducerClosed is given to done when Forward is called after Close,
@@ -37,18 +69,25 @@ var ErrProducerClosed = errors.New("DLQ producer is closed")
 // DLQBatchRecords is the most records the DLQ producer puts in one batch.
 const DLQBatchRecords = 256
 
-// NewProducer connects a producer to the brokers. cfg is copied.
-func NewProducer(brokers []string, base *sarama.Config) (*Producer, error) {
+// NewProducer connects a producer to the brokers. base is copied;
+// maxMessageBytes is the largest record the DLQ and parking topics take
+// (their max.message.bytes), which also caps one batch.
+func NewProducer(brokers []string, base *sarama.Config, maxMessageBytes int) (*Producer, error) {
 	cfg := *base
 	cfg.ClientID = base.ClientID + "-forwarder"
 	cfg.Producer.Partitioner = sarama.NewManualPartitioner
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Return.Errors = true
-	// A DLQ write that fails stops the processor (nothing is committed past
-	// it), so give leader elections and broker restarts time to settle.
-	cfg.Producer.Retry.Max = 30
-	cfg.Producer.Retry.Backoff = 500 * time.Millisecond
+	if maxMessageBytes > 0 {
+		cfg.Producer.MaxMessageBytes = maxMessageBytes
+	}
+	// A failed write is retried by the pipeline with backoff while its
+	// partition pauses, so sarama's own retries only ride out a leader
+	// election; a write that fails while its partition is being revoked
+	// must come back quickly so that the revoke can let it go.
+	cfg.Producer.Retry.Max = 5
+	cfg.Producer.Retry.Backoff = 250 * time.Millisecond
 	// Kafka hands a consumer whole record batches, even past its fetch
 	// size, so the batches written here bound how far a paused DLQ
 	// partition overshoots its wait room. sarama caps a batch only at
@@ -59,8 +98,20 @@ func NewProducer(brokers []string, base *sarama.Config) (*Producer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting DLQ producer: %w", err)
 	}
-	p := &Producer{ap: ap}
-	p.wg.Add(2)
+	aloneCfg := cfg
+	aloneCfg.ClientID = base.ClientID + "-forwarder-check"
+	aloneCfg.Producer.MaxMessageBytes = int(sarama.MaxRequestSize) // only the broker decides
+	aloneCfg.Producer.Flush = cfg.Producer.Flush
+	aloneCfg.Producer.Flush.MaxMessages = 1
+	alone, err := sarama.NewSyncProducer(brokers, &aloneCfg)
+	if err != nil {
+		ap.Close()
+		return nil, fmt.Errorf("starting DLQ producer: %w", err)
+	}
+	p := &Producer{ap: ap, alone: alone, aloneCh: make(chan *sarama.ProducerMessage, 64)}
+	p.cond = sync.NewCond(&p.mu)
+	p.wg.Add(4)
+	go p.pump()
 	go func() {
 		defer p.wg.Done()
 		for m := range ap.Successes() {
@@ -69,26 +120,29 @@ func NewProducer(brokers []string, base *sarama.Config) (*Producer, error) {
 	}()
 	go func() {
 		defer p.wg.Done()
+		defer close(p.aloneCh)
 		for e := range ap.Errors() {
-			e.Msg.Metadata.(func(error))(fmt.Errorf("writing to %s/%d: %w", e.Msg.Topic, e.Msg.Partition, e.Err))
+			fault := ClassifyKafka(e.Err)
+			if fault == FaultTooLarge {
+				p.aloneCh <- e.Msg
+				continue
+			}
+			done(e.Msg)(&WriteError{Topic: e.Msg.Topic, Partition: e.Msg.Partition, Fault: fault, Err: e.Err})
 		}
 	}()
+	go p.checkAlone()
 	return p, nil
 }
 
+func done(m *sarama.ProducerMessage) func(error) { return m.Metadata.(func(error)) }
+
 // Forward implements Forwarder.
 func (p *Producer) Forward(topic string, partition int32, key, value []byte, headers []dlq.Header, done func(error)) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
-		done(ErrProducerClosed)
-		return
-	}
 	hs := make([]sarama.RecordHeader, len(headers))
 	for i, h := range headers {
 		hs[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value}
 	}
-	p.ap.Input() <- &sarama.ProducerMessage{
+	m := &sarama.ProducerMessage{
 		Topic:     topic,
 		Partition: partition,
 		Key:       byteEncoder(key),
@@ -96,20 +150,81 @@ func (p *Producer) Forward(topic string, partition int32, key, value []byte, hea
 		Headers:   hs,
 		Metadata:  done,
 	}
-}
-
-// Close flushes what is buffered, waits for every acknowledgement and stops
-// the producer. A Forward after Close fails with ErrProducerClosed.
-func (p *Producer) Close() {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
+		done(ErrProducerClosed)
 		return
 	}
+	p.queue = append(p.queue, m)
+	p.mu.Unlock()
+	p.cond.Signal()
+}
+
+// pump feeds queued messages to sarama; it alone may block on sarama's
+// input. After Close, what is still queued fails with ErrProducerClosed.
+func (p *Producer) pump() {
+	defer p.wg.Done()
+	var batch []*sarama.ProducerMessage
+	for {
+		p.mu.Lock()
+		for len(p.queue) == 0 && !p.closed {
+			p.cond.Wait()
+		}
+		batch, p.queue = p.queue, batch[:0]
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			for _, m := range batch {
+				done(m)(ErrProducerClosed)
+			}
+			p.ap.AsyncClose()
+			return
+		}
+		for i, m := range batch {
+			p.ap.Input() <- m
+			batch[i] = nil
+		}
+	}
+}
+
+// checkAlone sends each record that failed as too large on its own: only
+// if it fails alone is it reported as FaultTooLarge.
+func (p *Producer) checkAlone() {
+	defer p.wg.Done()
+	defer p.alone.Close() //nolint:errcheck // nothing is pending at that point
+	for m := range p.aloneCh {
+		retry := &sarama.ProducerMessage{Topic: m.Topic, Partition: m.Partition, Key: m.Key, Value: m.Value, Headers: m.Headers}
+		_, _, err := p.alone.SendMessage(retry)
+		if err == nil {
+			done(m)(nil)
+			continue
+		}
+		done(m)(&WriteError{Topic: m.Topic, Partition: m.Partition, Fault: ClassifyKafka(err), Err: err})
+	}
+}
+
+// Close stops taking records, flushes what sarama holds and waits for every
+// acknowledgement, or until ctx ends: with the brokers unreachable sarama
+// may retry for long, and a stop must not outlast its grace period. A
+// Forward after Close fails with ErrProducerClosed.
+func (p *Producer) Close(ctx context.Context) error {
+	p.mu.Lock()
+	already := p.closed
 	p.closed = true
 	p.mu.Unlock()
-	p.ap.AsyncClose()
-	p.wg.Wait()
+	p.cond.Broadcast()
+	if already {
+		return nil
+	}
+	finished := make(chan struct{})
+	go func() { p.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("DLQ producer: writes still unacknowledged at close: %w", ctx.Err())
+	}
 }
 
 // byteEncoder keeps a nil key nil (sarama.ByteEncoder(nil) would send an

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/redrive-io/redrive/dlq"
 )
@@ -31,11 +34,11 @@ type Meta struct {
 
 // Reasons a record is parked without being tried. Part of the header contract.
 const (
-	ClassMalformed   = "malformed"    // value is not a JSON object
-	ClassOversize    = "oversize"     // value larger than the configured maximum
-	ClassRuleError   = "rule_error"   // the enrichment rule failed on this record
-	ClassBadEnvelope = "bad_envelope" // a DLQ record whose redrive headers cannot be decoded
-	ClassHandoff     = "handoff"      // handed back to the DLQ unchanged when its partition was revoked
+	ClassMalformed   = "malformed"       // value is not a JSON object
+	ClassOversize    = dlq.ClassOversize // value larger than the configured maximum, or parked reduced
+	ClassRuleError   = "rule_error"      // the enrichment rule failed on this record
+	ClassBadEnvelope = "bad_envelope"    // a DLQ record whose redrive headers cannot be decoded
+	ClassHandoff     = "handoff"         // handed back to the DLQ unchanged when its partition was revoked
 )
 
 // errNotObject is returned for values that are valid JSON but not objects.
@@ -183,6 +186,12 @@ type record struct {
 	tr       *tracker
 	entry    *entry
 	inSink   bool // added to the sink: counted in its partition's inSink
+	// finished is set when the record's commit is released or let go, so
+	// that a late acknowledgement of a write that was let go does nothing.
+	finished atomic.Bool
+	// writeBackoff paces the retries of a failed DLQ or parking write;
+	// nil until a write fails.
+	writeBackoff backoff.BackOff
 }
 
 // fromDLQ reports whether the record was read from the DLQ topic.

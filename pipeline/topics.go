@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,10 +21,30 @@ type Topics struct {
 	ReplicationFactor int16
 }
 
+// HeaderRoom is what the DLQ and parking topics must take beyond the input
+// topic's largest record: redrive's envelope headers (the error message in
+// them is capped at 1 KiB) with a wide margin.
+const HeaderRoom = 8 << 10
+
+// TopicInfo is what start-up learned about the topics. It is passed to the
+// processor beside its Config, which stays what the user gave.
+type TopicInfo struct {
+	// ParkingPartitions is the parking topic's partition count; a parked
+	// record goes to partition (source partition mod ParkingPartitions).
+	// Zero is taken as 1.
+	ParkingPartitions int32
+	// MaxMessageBytes is each topic's max.message.bytes, by name; absent
+	// when unknown.
+	MaxMessageBytes map[string]int
+}
+
 // EnsureTopics checks that the input, DLQ and parking topics exist (creating
 // them when asked), that the input and DLQ topics have the same partition
-// count, and returns the parking topic's partition count.
-func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (parking int32, err error) {
+// count, and that the DLQ and parking topics take any record the input
+// topic takes plus redrive's headers (invariant 9): a created DLQ or
+// parking topic gets max.message.bytes large enough, an existing one that
+// is too small is refused, naming the topic and the setting to change.
+func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (TopicInfo, error) {
 	if t.Partitions == 0 {
 		t.Partitions = 8
 	}
@@ -34,7 +55,7 @@ func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (parking int3
 	flags := []string{"input-topic", "dlq-topic", "parking-topic"}
 	metas, err := admin.DescribeTopics(names)
 	if err != nil {
-		return 0, fmt.Errorf("describing topics %s: %w", strings.Join(names, ", "), err)
+		return TopicInfo{}, fmt.Errorf("describing topics %s: %w", strings.Join(names, ", "), err)
 	}
 	counts := map[string]int32{}
 	created := false
@@ -43,7 +64,7 @@ func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (parking int3
 		case errors.Is(m.Err, sarama.ErrUnknownTopicOrPartition):
 			counts[m.Name] = 0
 		case m.Err != sarama.ErrNoError:
-			return 0, fmt.Errorf("describing topic %s: %w", m.Name, m.Err)
+			return TopicInfo{}, fmt.Errorf("describing topic %s: %w", m.Name, m.Err)
 		default:
 			counts[m.Name] = int32(len(m.Partitions))
 		}
@@ -53,32 +74,104 @@ func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (parking int3
 	if n := counts[cfg.InputTopic]; n > 0 {
 		t.Partitions = n
 	}
+	info := TopicInfo{MaxMessageBytes: map[string]int{}}
 	for i, name := range names {
-		if counts[name] > 0 {
-			continue
+		if counts[name] == 0 {
+			if !t.Create {
+				return TopicInfo{}, fmt.Errorf("%s: topic %q does not exist; create it (with as many partitions as the input topic for the DLQ) or pass --create-topics", flags[i], name)
+			}
+			detail := &sarama.TopicDetail{NumPartitions: t.Partitions, ReplicationFactor: t.ReplicationFactor}
+			if i > 0 {
+				// The input topic is created or read first: the DLQ and
+				// parking topics must take its largest record.
+				detail.ConfigEntries = RetryTopicConfig(info.MaxMessageBytes[cfg.InputTopic])
+			}
+			err := admin.CreateTopic(name, detail, false)
+			if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+				return TopicInfo{}, fmt.Errorf("%s: creating topic %q: %w", flags[i], name, err)
+			}
+			counts[name] = t.Partitions
+			created = true
 		}
-		if !t.Create {
-			return 0, fmt.Errorf("%s: topic %q does not exist; create it (with as many partitions as the input topic for the DLQ) or pass --create-topics", flags[i], name)
+		limit, err := maxMessageBytes(admin, name)
+		if err != nil {
+			return TopicInfo{}, fmt.Errorf("%s: %w", flags[i], err)
 		}
-		err := admin.CreateTopic(name, &sarama.TopicDetail{NumPartitions: t.Partitions, ReplicationFactor: t.ReplicationFactor}, false)
-		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			return 0, fmt.Errorf("%s: creating topic %q: %w", flags[i], name, err)
-		}
-		counts[name] = t.Partitions
-		created = true
+		info.MaxMessageBytes[name] = limit
 	}
 	if created {
 		// A created topic is not in every broker's metadata at once, and
 		// goka fails start-up on a topic it cannot see.
 		if err := waitForLeaders(admin, names); err != nil {
-			return 0, err
+			return TopicInfo{}, err
 		}
 	}
 	if counts[cfg.InputTopic] != counts[cfg.DLQTopic] {
-		return 0, fmt.Errorf("dlq-topic: %q has %d partitions but input topic %q has %d; they must match so that a key's retries stay on its partition",
+		return TopicInfo{}, fmt.Errorf("dlq-topic: %q has %d partitions but input topic %q has %d; they must match so that a key's retries stay on its partition",
 			cfg.DLQTopic, counts[cfg.DLQTopic], cfg.InputTopic, counts[cfg.InputTopic])
 	}
-	return counts[cfg.ParkingTopic], nil
+	in := info.MaxMessageBytes[cfg.InputTopic]
+	for i, name := range names[1:] {
+		if need := in + HeaderRoom; info.MaxMessageBytes[name] < need {
+			return TopicInfo{}, fmt.Errorf("%s: topic %q has max.message.bytes=%d, but it must take any record the input topic %q takes (max.message.bytes=%d) plus %d bytes of redrive headers, or a record could have nowhere to go; raise it to %d or more (kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config max.message.bytes=%d)",
+				flags[i+1], name, info.MaxMessageBytes[name], cfg.InputTopic, in, HeaderRoom, need, name, need)
+		}
+	}
+	info.ParkingPartitions = counts[cfg.ParkingTopic]
+	return info, nil
+}
+
+// DefaultMaxMessageBytes is Kafka's default max.message.bytes (the
+// broker's message.max.bytes).
+const DefaultMaxMessageBytes = 1048588
+
+// RetryTopicConfig is the configuration a DLQ or parking topic needs beside
+// an input topic whose max.message.bytes is inputMaxBytes (0: Kafka's
+// default): room for any input record plus redrive's headers.
+func RetryTopicConfig(inputMaxBytes int) map[string]*string {
+	if inputMaxBytes == 0 {
+		inputMaxBytes = DefaultMaxMessageBytes
+	}
+	limit := strconv.Itoa(inputMaxBytes + HeaderRoom)
+	return map[string]*string{"max.message.bytes": &limit}
+}
+
+// WriteMaxBytes is the largest record the DLQ producer should send: the
+// smaller of the DLQ and parking topics' limits (0 when unknown).
+func (t TopicInfo) WriteMaxBytes(cfg Config) int {
+	d, p := t.MaxMessageBytes[cfg.DLQTopic], t.MaxMessageBytes[cfg.ParkingTopic]
+	if d == 0 || p == 0 {
+		return max(d, p)
+	}
+	return min(d, p)
+}
+
+// maxMessageBytes reads a topic's effective max.message.bytes (its own
+// setting or the broker's default).
+func maxMessageBytes(admin sarama.ClusterAdmin, topic string) (int, error) {
+	var entries []sarama.ConfigEntry
+	var err error
+	// A topic created a moment ago may not be known to the broker that
+	// answers yet.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		entries, err = admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"max.message.bytes"}})
+		if !errors.Is(err, sarama.ErrUnknownTopicOrPartition) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading max.message.bytes of topic %q: %w", topic, err)
+	}
+	for _, e := range entries {
+		if e.Name == "max.message.bytes" {
+			n, err := strconv.Atoi(e.Value)
+			if err != nil {
+				return 0, fmt.Errorf("topic %q: max.message.bytes=%q: %w", topic, e.Value, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("topic %q: the broker did not report max.message.bytes", topic)
 }
 
 // waitForLeaders polls until every partition of the topics has a leader.

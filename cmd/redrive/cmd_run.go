@@ -171,6 +171,9 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 
 	t.Pipeline.FetchBytes = d.Pipeline.FetchBytes
 	fs.value(byteSize{&t.Pipeline.FetchBytes}, "fetch-bytes", "bytes fetched per partition at once; bounds how far a paused partition overshoots its window")
+	fs.duration(&t.Pipeline.SessionTimeout, "session-timeout", d.Pipeline.SessionTimeout, "consumer-group session timeout: a member silent for this long leaves the group (brokers accept 6s to 30m)")
+	fs.duration(&t.Pipeline.HeartbeatInterval, "heartbeat-interval", d.Pipeline.HeartbeatInterval, "consumer-group heartbeat interval, at most a third of --session-timeout")
+	fs.duration(&t.Pipeline.RebalanceTimeout, "rebalance-timeout", d.Pipeline.RebalanceTimeout, "how long a rebalance waits for members to rejoin; a join may wait this long (must exceed the revoke flush, 2/3 of --shutdown-grace at most 30s)")
 	fs.duration(&t.Pipeline.CommitInterval, "commit-interval", d.Pipeline.CommitInterval, "how often durable offsets are committed; a crash re-reads at most this long's worth")
 	fs.str(&t.HTTPAddr, "http-addr", d.HTTPAddr, `address of /metrics, /healthz and /readyz ("off" to disable)`)
 	fs.duration(&t.ShutdownGrace, "shutdown-grace", d.ShutdownGrace, "time allowed for a graceful stop on SIGTERM")

@@ -1032,6 +1032,9 @@ kafka:
   sasl: {mechanism: SCRAM-SHA-256, user: u, passwordSecret: {name: kafka-user}}
 topics:
   group: g
+  sessionTimeout: 20s
+  heartbeatInterval: 5s
+  rebalanceTimeout: 90s
   input: in
   dlq: in-dlq
   parking: in-parked

@@ -13,6 +13,8 @@ import (
 
 	"github.com/peterbourgon/ff/v4"
 	"github.com/peterbourgon/ff/v4/ffhelp"
+
+	"github.com/redrive-io/redrive"
 )
 
 func main() {
@@ -26,7 +28,10 @@ func main() {
 	}
 }
 
-// exitCode is 2 for usage errors (bad flags), 1 for the rest, 0 for --help.
+// exitCode is 0 for --help, 2 for usage errors (bad flags), 3 for a stop
+// that left records uncommitted (they are read again on restart, none
+// lost), and 1 for the rest (configuration refused at start-up, a fatal
+// Kafka fault such as a missing topic or a failed authorization).
 func exitCode(err error) int {
 	var ue usageError
 	switch {
@@ -34,6 +39,8 @@ func exitCode(err error) int {
 		return 0
 	case errors.As(err, &ue):
 		return 2
+	case errors.Is(err, redrive.ErrIncompleteStop):
+		return 3
 	}
 	return 1
 }

@@ -23,6 +23,10 @@ type Config struct {
 	Outages []Window
 	// Seed seeds the random draws, default 0 (itself a fixed seed).
 	Seed int64
+	// RejectContaining, when set, answers 400 (permanent) to every request
+	// outside outages whose body contains it, so that a test can pick the
+	// records the API rejects. Default "" (none).
+	RejectContaining string
 }
 
 // Window is a span of time relative to the server's creation.

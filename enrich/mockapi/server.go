@@ -1,6 +1,7 @@
 package mockapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -122,6 +123,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := s.decide(arrival)
+	if out != outcomeOutage && s.cfg.RejectContaining != "" && bytes.Contains(body, []byte(s.cfg.RejectContaining)) {
+		out = outcomeClientError
+	}
 	if out != outcomeOutage && s.cfg.Latency > 0 {
 		t := time.NewTimer(s.cfg.Latency)
 		select {

@@ -216,3 +216,16 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("valid config refused: %v", err)
 	}
 }
+
+// RejectContaining answers 400 to the requests whose body holds the marker
+// and only to those, so that tests can choose which records are rejected.
+func TestRejectContaining(t *testing.T) {
+	s := New(Config{RejectContaining: `"mock":"reject"`})
+	for body, want := range map[string]int{`{"id":1,"mock":"reject"}`: 400, `{"id":2}`: 200} {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/enrich", strings.NewReader(body)))
+		if w.Code != want {
+			t.Errorf("%s: status %d, want %d", body, w.Code, want)
+		}
+	}
+}
