@@ -27,6 +27,9 @@ type RecordJSON struct {
 	// ReplayedAt is the envelope's replay time: this record is a copy that
 	// was replayed once and failed again.
 	ReplayedAt *time.Time `json:"replayed_at"`
+	// Truncated is set on a record parked reduced: its value holds only the
+	// first bytes of the original, described here.
+	Truncated *TruncatedJSON `json:"truncated,omitempty"`
 	// EnvelopeError says why the envelope could not be decoded.
 	EnvelopeError string `json:"envelope_error,omitempty"`
 	// Replay is set when this parked record was sent back by `replay`.
@@ -54,6 +57,12 @@ func replayJSON(m *Marker) *ReplayJSON {
 		return nil
 	}
 	return &ReplayJSON{Of: m.Of.String(), To: OriginJSON(m.To), At: m.At.UTC(), Marker: m.Self.String()}
+}
+
+// TruncatedJSON describes the whole value of a record parked reduced.
+type TruncatedJSON struct {
+	Size   int    `json:"size"`   // bytes of the whole value
+	SHA256 string `json:"sha256"` // hex digest of the whole value
 }
 
 // OriginJSON is a dlq.Origin with the field names of the S3 output's
@@ -89,6 +98,9 @@ func NewRecordJSON(r Record) RecordJSON {
 		j.FirstFailure, j.NotBefore, j.ReplayedAt = timePtr(e.FirstFailure), timePtr(e.NotBefore), timePtr(e.Replayed)
 		o := OriginJSON(e.Origin)
 		j.Origin = &o
+		if e.Reduced != nil {
+			j.Truncated = &TruncatedJSON{Size: e.Reduced.Size, SHA256: e.Reduced.SHA256}
+		}
 	}
 	j.Value, j.ValueEncoding = encodeValue(r.Value)
 	return j

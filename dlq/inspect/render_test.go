@@ -157,3 +157,26 @@ func TestDLQProgressBar(t *testing.T) {
 		t.Errorf("Clear did not erase the line: %q", buf.String())
 	}
 }
+
+// A record parked reduced (invariant 9) says in show and in JSON that its
+// value is truncated, how large the whole value was, its digest, and where
+// the whole record still is.
+func TestDLQShowsAReducedRecord(t *testing.T) {
+	env := dlq.Envelope{Origin: dlq.Origin{Topic: "in", Partition: 2, Offset: 40}, FirstFailure: t0}
+	env, value := dlq.Reduce(env, []byte(`{"blob":"0123456789"}`), 5, "too large for in.parking")
+	r := Record{Topic: Topic{Name: "in.parking", Role: RoleParking}, Partition: 2, Offset: 7, Key: []byte("k"), Value: value, Headers: env.Headers(), Timestamp: t0}
+	r.Envelope, r.EnvelopeErr = dlq.ParseHeaders(env.Headers())
+	var buf bytes.Buffer
+	if err := WriteShow(&buf, r, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"error class    oversize", "truncated      yes: only the first 5 of 21 bytes", env.Reduced.SHA256, "origin in/2@40"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("show lacks %q:\n%s", want, buf.String())
+		}
+	}
+	j := NewRecordJSON(r)
+	if j.Truncated == nil || j.Truncated.Size != 21 || j.Truncated.SHA256 != env.Reduced.SHA256 {
+		t.Errorf("JSON truncated = %+v", j.Truncated)
+	}
+}

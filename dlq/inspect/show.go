@@ -49,6 +49,10 @@ func WriteShow(w io.Writer, r Record, now time.Time) error {
 		if !e.Replayed.IsZero() {
 			row("earlier replay", when(e.Replayed)+": this record was replayed once and failed again")
 		}
+		if e.Reduced != nil {
+			row("truncated", fmt.Sprintf("yes: only the first %d of %d bytes are kept here (SHA-256 of the whole value %s); the whole record is at its origin %s while that topic retains it",
+				len(r.Value), e.Reduced.Size, e.Reduced.SHA256, e.Origin))
+		}
 	}
 	if r.Marker == nil && r.Topic.Role == RoleParking {
 		if r.Replay != nil {
