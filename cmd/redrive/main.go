@@ -78,7 +78,16 @@ Every flag can also be set by an environment variable: --input-topic is
 REDRIVE_INPUT_TOPIC, and so on.`,
 		Flags: ff.NewFlagSet("redrive"),
 	}
-	root.Exec = func(context.Context, []string) error { return ff.ErrHelp }
+	// A missing or mistyped command must not look like success: a typo in a
+	// Helm chart's args would otherwise give a pod that restarts forever
+	// with an empty log.
+	root.Exec = func(_ context.Context, args []string) error {
+		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(root))
+		if len(args) == 0 {
+			return usageError{errors.New("no command given (want run, demo, mockapi or dlq)")}
+		}
+		return usageError{fmt.Errorf("unknown command %q (want run, demo, mockapi or dlq)", args[0])}
+	}
 	root.Subcommands = []*ff.Command{
 		newRunCommand(stdout, stderr),
 		newDemoCommand(stdout, stderr),
