@@ -84,15 +84,16 @@ REDRIVE_INPUT_TOPIC, and so on.`,
 	root.Exec = func(_ context.Context, args []string) error {
 		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(root))
 		if len(args) == 0 {
-			return usageError{errors.New("no command given (want run, demo, mockapi or dlq)")}
+			return usageError{errors.New("no command given (want run, demo, mockapi, dlq or rule)")}
 		}
-		return usageError{fmt.Errorf("unknown command %q (want run, demo, mockapi or dlq)", args[0])}
+		return usageError{fmt.Errorf("unknown command %q (want run, demo, mockapi, dlq or rule)", args[0])}
 	}
 	root.Subcommands = []*ff.Command{
 		newRunCommand(stdout, stderr),
 		newDemoCommand(stdout, stderr),
 		newMockAPICommand(stdout, stderr),
 		newDLQCommand(stdout, stderr),
+		newRuleCommand(os.Stdin, stdout, stderr),
 	}
 	return root
 }
