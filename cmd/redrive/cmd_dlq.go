@@ -174,13 +174,16 @@ func (c *dlqConfig) connect(needInput bool, stderr io.Writer) (*dlqSession, erro
 	if err := c.kafka.Validate(); err != nil {
 		return nil, usageError{err}
 	}
+	if err := checkTLSFlags(c.kafka); err != nil {
+		return nil, usageError{err}
+	}
 	base, err := c.kafka.SaramaConfig()
 	if err != nil {
 		return nil, usageError{err}
 	}
 	k, err := inspect.Connect(c.kafka.Brokers, inspect.ClientConfig(base))
 	if err != nil {
-		return nil, err
+		return nil, withKafkaHint(err, c.kafka)
 	}
 	return &dlqSession{cfg: c, k: k, stderr: stderr, bars: isTerminal(stderr)}, nil
 }

@@ -61,7 +61,7 @@ coordinates (topic, partition, offset) to de-duplicate on.`,
 				return usageError{err}
 			}
 			setMemoryLimit(log, memlimit.FromCgroup)
-			return topo.Run(ctx, redrive.WithLogger(log))
+			return withKafkaHint(topo.Run(ctx, redrive.WithLogger(log)), topo.Kafka)
 		},
 	}
 }
@@ -211,6 +211,9 @@ func (c *runConfig) finish() (redrive.Topology, error) {
 	}
 	t.SetDefaults()
 	if err := t.Validate(); err != nil {
+		return t, err
+	}
+	if err := checkTLSFlags(t.Kafka); err != nil {
 		return t, err
 	}
 	return t, nil
