@@ -9,7 +9,7 @@ export GOBIN := $(TOOLS)
 VERSITYGW_VERSION := v1.8.0
 HELM_VERSION := v3.22.0
 
-.PHONY: all build demo test test-unit tools bench lint docker clean
+.PHONY: all build demo test test-unit tools bench lint docker clean readme
 
 all: build
 
@@ -31,6 +31,11 @@ test: tools
 BENCH_FLAGS ?=
 bench: tools
 	$(GO) run ./bench $(BENCH_FLAGS)
+
+## readme: regenerate the README's flags table from the flag definitions
+## (a test fails when it is out of date).
+readme:
+	$(GO) test -count=1 -run TestREADMEFlagsTableIsGenerated ./cmd/redrive -update
 
 ## tools: install what the tests need (idempotent, cached).
 tools: $(TOOLS)/versitygw $(TOOLS)/helm
