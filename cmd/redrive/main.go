@@ -47,6 +47,13 @@ func (e usageError) Unwrap() error { return e.err }
 // run is the whole binary, testable in-process: it parses args, runs the
 // selected command until ctx ends, and writes to stdout and stderr only.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// --version is looked for here rather than bound as a flag: a root flag
+	// would also be read from REDRIVE_VERSION, which a deployment may well
+	// set for its own purposes, and would then break every command.
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		_, err := fmt.Fprintln(stdout, readBuildInfo())
+		return err
+	}
 	root := newRootCommand(stdout, stderr)
 	if err := root.Parse(args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
 		sel := root.GetSelected()
@@ -75,7 +82,7 @@ until they succeed or are parked for people to inspect. Nothing is lost: an
 offset is committed only once every record at or below it is durable.
 
 Every flag can also be set by an environment variable: --input-topic is
-REDRIVE_INPUT_TOPIC, and so on.`,
+REDRIVE_INPUT_TOPIC, and so on. redrive --version prints the build.`,
 		Flags: ff.NewFlagSet("redrive"),
 	}
 	// A missing or mistyped command must not look like success: a typo in a
@@ -84,9 +91,9 @@ REDRIVE_INPUT_TOPIC, and so on.`,
 	root.Exec = func(_ context.Context, args []string) error {
 		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(root))
 		if len(args) == 0 {
-			return usageError{errors.New("no command given (want run, demo, mockapi, dlq or rule)")}
+			return usageError{errors.New("no command given (want run, demo, mockapi, dlq, rule or version)")}
 		}
-		return usageError{fmt.Errorf("unknown command %q (want run, demo, mockapi, dlq or rule)", args[0])}
+		return usageError{fmt.Errorf("unknown command %q (want run, demo, mockapi, dlq, rule or version)", args[0])}
 	}
 	root.Subcommands = []*ff.Command{
 		newRunCommand(stdout, stderr),
@@ -94,6 +101,7 @@ REDRIVE_INPUT_TOPIC, and so on.`,
 		newMockAPICommand(stdout, stderr),
 		newDLQCommand(stdout, stderr),
 		newRuleCommand(os.Stdin, stdout, stderr),
+		newVersionCommand(stdout),
 	}
 	return root
 }
