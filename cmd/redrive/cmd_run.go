@@ -61,7 +61,8 @@ coordinates (topic, partition, offset) to de-duplicate on.`,
 				return usageError{err}
 			}
 			setMemoryLimit(log, memlimit.FromCgroup)
-			return withKafkaHint(topo.Run(ctx, redrive.WithLogger(log)), topo.Kafka)
+			reg := newRegistry(readBuildInfo())
+			return withKafkaHint(topo.Run(ctx, redrive.WithLogger(log), redrive.WithRegistry(reg)), topo.Kafka)
 		},
 	}
 }
