@@ -122,7 +122,7 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	bindKafkaFlags(fs, &t.Kafka, &c.kafka)
 	bindTopicFlags(fs, &t.Pipeline)
 	t.StartOffset = d.StartOffset
-	fs.value((*startOffsetValue)(&t.StartOffset), "start-offset", "where a group with no committed offsets starts: oldest or newest")
+	fs.value((*startOffsetValue)(&t.StartOffset), "start-offset", "where a group with no committed offsets starts: oldest or newest (Kafka's earliest and latest are accepted too)")
 	fs.boolean(&t.Topics.Create, "create-topics", "create missing topics instead of failing")
 	t.Topics = d.Topics
 	fs.value(int32Value{&t.Topics.Partitions}, "partitions", "partitions of created topics (a created DLQ takes the input topic's count)")
@@ -255,17 +255,21 @@ func parseHeaders(pairs []string, file string) (map[string]string, error) {
 	return h, nil
 }
 
-// startOffsetValue accepts oldest or newest.
+// startOffsetValue accepts oldest or newest, and Kafka's own words for
+// them, earliest and latest (auto.offset.reset), which people type first.
 type startOffsetValue pipeline.StartOffset
 
 func (v *startOffsetValue) String() string { return string(*v) }
 func (v *startOffsetValue) Set(s string) error {
-	switch pipeline.StartOffset(s) {
-	case pipeline.StartOldest, pipeline.StartNewest:
-		*v = startOffsetValue(s)
-		return nil
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case string(pipeline.StartOldest), "earliest":
+		*v = startOffsetValue(pipeline.StartOldest)
+	case string(pipeline.StartNewest), "latest":
+		*v = startOffsetValue(pipeline.StartNewest)
+	default:
+		return fmt.Errorf("%q is not oldest (earliest) or newest (latest)", s)
 	}
-	return fmt.Errorf("%q is not oldest or newest", s)
+	return nil
 }
 
 // parseRunArgs parses `redrive run` arguments (and REDRIVE_* env vars) into
