@@ -261,7 +261,7 @@ func roles(topic, def string) ([]inspect.Role, error) {
 
 func noArgs(name string, args []string) error {
 	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s: unexpected arguments %q (flags go before arguments)", name, args)}
+		return usageError{fmt.Errorf("%s: unexpected arguments %q", name, args)}
 	}
 	return nil
 }
@@ -401,7 +401,7 @@ func (c *dlqConfig) showCommand(parent flagSet, stdout, stderr io.Writer) *ff.Co
 	fs.str(&topic, "topic", "parking", "which topic: dlq or parking")
 	return &ff.Command{
 		Name:      "show",
-		Usage:     "redrive dlq show [flags] PARTITION:OFFSET",
+		Usage:     "redrive dlq show PARTITION:OFFSET [flags]",
 		ShortHelp: "show one record whole: headers decoded, value pretty-printed",
 		LongHelp: `Show the record at PARTITION:OFFSET of the parking topic (or the DLQ with
 --topic dlq): its envelope decoded (attempt, error class and message, first
@@ -410,7 +410,7 @@ header as read, and its value, pretty-printed when it is JSON.`,
 		Flags: fs.FlagSet,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 1 {
-				return usageError{fmt.Errorf("show: want one PARTITION:OFFSET after the flags, got %q", args)}
+				return usageError{fmt.Errorf("show: want one PARTITION:OFFSET, got %q", args)}
 			}
 			at, err := inspect.ParseCoord(args[0])
 			if err != nil {

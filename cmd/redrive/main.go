@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	root := newRootCommand(stdout, stderr)
+	args = flagsFirst(root, args)
 	if err := root.Parse(args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
 		sel := root.GetSelected()
 		if sel == nil {

@@ -38,8 +38,6 @@ func flagsTable() string {
 		text = strings.TrimSuffix(text, " (env "+env+")")
 		def := f.GetDefault()
 		switch {
-		case def == "false" && isBoolFlag(f):
-			def = ""
 		case def != "":
 			def = "`" + def + "`"
 		default:
@@ -49,12 +47,6 @@ func flagsTable() string {
 		return nil
 	})
 	return b.String()
-}
-
-// isBoolFlag reports whether f takes no value.
-func isBoolFlag(f ff.Flag) bool {
-	b, ok := f.(interface{ IsBoolFlag() bool })
-	return ok && b.IsBoolFlag()
 }
 
 // The README's flags table is the one the flag definitions give, so that
