@@ -490,17 +490,23 @@ type replaySummary struct {
 	Sent            int    `json:"sent"`
 	Failed          int    `json:"failed"`
 	Unmarked        int    `json:"unmarked"` // sent, but the marker was not written
+	// SkippedParkedAgain: matching records of classes that would be parked
+	// again on arrival (malformed, oversize, rule_error), not sent
+	// without --force.
+	SkippedParkedAgain int `json:"skipped_parked_again"`
 }
 
 func (c *dlqConfig) replayCommand(parent flagSet, stdout, stderr io.Writer) *ff.Command {
 	var (
-		f   filterFlags
-		yes bool
-		rps float64
+		f     filterFlags
+		yes   bool
+		force bool
+		rps   float64
 	)
 	fs := subFlags("replay", parent)
 	bindFilterFlags(fs, &f, false)
 	fs.boolean(&yes, "yes", "really send; without it, replay only prints what it would send (command line only: the env var is refused)")
+	fs.boolean(&force, "force", "also replay records that would be parked again on arrival: malformed, oversize, rule_error")
 	fs.FlagSet.Float64Var(&rps, 0, "rate", 100, fs.usage("rate", "records sent per second at most (0: no limit)"))
 	return &ff.Command{
 		Name:      "replay",
@@ -515,7 +521,13 @@ Without --yes nothing is written: the records that would be sent are listed.
 With --yes, each record acknowledged by the input topic gets a replay marker
 in the parking topic; records that have one are skipped (and counted), so
 replaying the same selection twice sends nothing the second time, and
---limit N sends the next N not yet replayed.`,
+--limit N sends the next N not yet replayed.
+
+Records that would be parked again as soon as the pipeline reads them
+(malformed, oversize, rule_error) are skipped and counted unless --force is
+given, and --error naming one of those classes is refused without it.
+While sending, a progress line with the time left is written on stderr
+every few seconds.`,
 		Flags: fs.FlagSet,
 		Exec: func(ctx context.Context, args []string) error {
 			if rps < 0 {
@@ -526,17 +538,39 @@ replaying the same selection twice sends nothing the second time, and
 				// stays set must not remove it for every later run.
 				return usageError{fmt.Errorf("yes: %s is set in the environment; replay sends only with --yes on the command line", envName("yes"))}
 			}
+			if err := refuseParkedAgain(f.classes, force); err != nil {
+				return usageError{err}
+			}
 			s, filter, _, err := c.start(ctx, "replay", args, f, "parking", true, stderr)
 			if err != nil {
 				return err
 			}
 			defer s.k.Close()
-			return c.replay(ctx, s, filter, yes, rps, stdout, stderr)
+			return c.replay(ctx, s, filter, replayOptions{yes: yes, force: force, rps: rps}, stdout, stderr)
 		},
 	}
 }
 
-func (c *dlqConfig) replay(ctx context.Context, s *dlqSession, filter inspect.Filter, yes bool, rps float64, stdout, stderr io.Writer) error {
+// replayOptions are the flags of replay that change what it sends.
+type replayOptions struct {
+	yes   bool    // send; else a dry run
+	force bool    // also send records that would be parked again
+	rps   float64 // records per second at most; 0 is no limit
+}
+
+// countReplay counts the records a replay would send, so that its
+// progress can say how many are left.
+func (c *dlqConfig) countReplay(ctx context.Context, s *dlqSession, parking inspect.Topic, filter inspect.Filter, force bool) (int, error) {
+	n := 0
+	_, err := inspect.Scanner{Reader: s.k}.Select(ctx, parking, filter, inspect.SelectOptions{SkipReplayed: true}, func(recs []inspect.Record) error {
+		n += len(skipParkedAgain(recs, force, map[string]int{}))
+		return nil
+	})
+	return n, err
+}
+
+func (c *dlqConfig) replay(ctx context.Context, s *dlqSession, filter inspect.Filter, o replayOptions, stdout, stderr io.Writer) error {
+	yes, rps := o.yes, o.rps
 	input, _ := s.topic(inspect.RoleInput)
 	parking, _ := s.topic(inspect.RoleParking)
 	inputParts, err := s.k.Partitions(ctx, input.Name)
@@ -549,14 +583,25 @@ func (c *dlqConfig) replay(ctx context.Context, s *dlqSession, filter inspect.Fi
 	}
 	sum := replaySummary{DryRun: !yes, InputTopic: input.Name}
 	table := inspect.NewRecordTable(stdout, c.now())
+	var progress *replayProgress
+	if yes {
+		total, err := c.countReplay(ctx, s, parking, filter, o.force)
+		if err != nil {
+			return s.explain(err)
+		}
+		progress = newReplayProgress(stderr, c.now, total, rps)
+	}
+	skipped := map[string]int{}
 	var failed error
 	sc, bar := s.scanner(parking)
 	sel, err := sc.Select(ctx, parking, filter, inspect.SelectOptions{SkipReplayed: true}, func(recs []inspect.Record) error {
+		recs = skipParkedAgain(recs, o.force, skipped)
 		sum.Selected += len(recs)
 		if !yes {
 			return c.writeRecords(stdout, table, recs)
 		}
 		n, err := rp.Replay(ctx, recs, func(res inspect.ReplayResult) {
+			progress.add(1)
 			if res.Err != nil {
 				clearBar(bar)
 				fmt.Fprintf(stderr, "replay of %s %s: %v\n", parking.Name, res.Record.Coord(), res.Err)
@@ -578,6 +623,10 @@ func (c *dlqConfig) replay(ctx context.Context, s *dlqSession, filter inspect.Fi
 	sum.AlreadyReplayed = sel.Replayed
 	if err != nil {
 		return s.explain(err)
+	}
+	if which, n := describeSkipped(skipped); n > 0 {
+		sum.SkippedParkedAgain = n
+		fmt.Fprintf(stderr, "replay: skipped %d records that would be parked again on arrival (%s); add --force to replay them anyway\n", n, which)
 	}
 	if err := table.Flush(); err != nil {
 		return err
