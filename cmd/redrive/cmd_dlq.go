@@ -284,10 +284,13 @@ func (c *dlqConfig) statsCommand(parent flagSet, stdout, stderr io.Writer) *ff.C
 		Usage:     "redrive dlq stats [flags]",
 		ShortHelp: "count DLQ and parked records per partition, by error class and attempt, with the group's lag",
 		LongHelp: `For the DLQ and the parking topic, per partition and in total: the records
-(replay markers excluded), the oldest and newest first failure, the counts by
-error class and by attempt, how many parked records were replayed, and how far
-the pipeline's group (--group) is behind on the DLQ. The input topic's lag is
-shown too; its records are not read.`,
+retained (replay markers excluded) and, beside them, those that wait now: on
+the DLQ the records the pipeline's group (--group) has yet to process, by
+error class; on the parking topic those not replayed. Then the oldest and
+newest first failure, the counts by error class and by attempt over all that
+is retained, and how many parked records were replayed. The input topic's
+lag is shown too; its records are not read. A group with no committed
+offsets (a mistyped --group) is warned about on stderr.`,
 		Flags: fs.FlagSet,
 		Exec: func(ctx context.Context, args []string) error {
 			if err := noArgs("stats", args); err != nil {
@@ -306,20 +309,13 @@ shown too; its records are not read.`,
 			for _, r := range all {
 				t, _ := s.topic(r)
 				sc, bar := s.scanner(t)
-				var ts inspect.TopicStats
-				if r == inspect.RoleInput {
-					ts, err = sc.Offsets(ctx, t)
-				} else {
-					ts, err = sc.Stats(ctx, t)
-				}
+				ts, err := c.topicStats(ctx, s, sc, t)
 				clearBar(bar)
 				if err != nil {
 					return s.explain(err)
 				}
-				if r != inspect.RoleParking {
-					if err := ts.FetchLag(ctx, s.k, c.topics.Group); err != nil {
-						return err
-					}
+				if ts.NoCommittedOffsets {
+					fmt.Fprintf(stderr, "warning: group %q has no committed offsets on %s, so every retained record counts as waiting; is --group the pipeline's group?\n", c.topics.Group, t.Name)
 				}
 				stats = append(stats, ts)
 			}
@@ -334,6 +330,41 @@ shown too; its records are not read.`,
 			return nil
 		},
 	}
+}
+
+// topicStats are the figures of one topic, with the group's lag for the
+// topics it consumes: the input topic is measured, not read; the DLQ's
+// committed offsets are read first, so that the scan can tell the records
+// that wait from those already processed.
+func (c *dlqConfig) topicStats(ctx context.Context, s *dlqSession, sc inspect.Scanner, t inspect.Topic) (inspect.TopicStats, error) {
+	switch t.Role {
+	case inspect.RoleInput:
+		ts, err := sc.Offsets(ctx, t)
+		if err != nil {
+			return ts, err
+		}
+		return ts, ts.FetchLag(ctx, s.k, c.topics.Group)
+	case inspect.RoleDLQ:
+		ranges, err := s.k.Partitions(ctx, t.Name)
+		if err != nil {
+			return inspect.TopicStats{}, err
+		}
+		ids := make([]int32, len(ranges))
+		for i, r := range ranges {
+			ids[i] = r.Partition
+		}
+		committed, err := s.k.Committed(ctx, c.topics.Group, t.Name, ids)
+		if err != nil {
+			return inspect.TopicStats{}, err
+		}
+		ts, err := sc.StatsSince(ctx, t, committed)
+		if err != nil {
+			return ts, err
+		}
+		ts.SetLag(c.topics.Group, committed)
+		return ts, nil
+	}
+	return sc.Stats(ctx, t)
 }
 
 func (c *dlqConfig) lsCommand(parent flagSet, stdout, stderr io.Writer) *ff.Command {

@@ -543,6 +543,26 @@ func checkStats(t *testing.T, fx *dlqFixture) {
 		t.Errorf("parking lag %v: the group does not consume the parking topic", *pk.Total.Lag)
 	}
 
+	// What waits, beside what is retained: the drained DLQ retains its
+	// records and has none waiting; the parking topic's records all wait
+	// (none was replayed yet); the input topic's are its late records.
+	if dq.Total.Records == 0 || dq.Total.Waiting != 0 || len(dq.Total.WaitingByClass) != 0 {
+		t.Errorf("drained DLQ: retained %d, waiting %d %v; want some retained and none waiting", dq.Total.Records, dq.Total.Waiting, dq.Total.WaitingByClass)
+	}
+	if pk.Total.Waiting != pk.Total.Records || in.Total.Waiting != fixtureLate {
+		t.Errorf("waiting: parking %d of %d, input %d of %d late", pk.Total.Waiting, pk.Total.Records, in.Total.Waiting, fixtureLate)
+	}
+	if dq.NoCommittedOffsets || in.NoCommittedOffsets {
+		t.Errorf("the pipeline's group is flagged as having no committed offsets")
+	}
+
+	// A group with no committed offsets (a typo) is warned about.
+	_, errOut, err := fx.runDLQ(t, "stats", "--json", "--group", fx.grp+"-typo")
+	if err != nil || !strings.Contains(errOut, fmt.Sprintf("warning: group %q has no committed offsets on %s", fx.grp+"-typo", fx.dlqTopic)) ||
+		!strings.Contains(errOut, fmt.Sprintf("no committed offsets on %s,", fx.input)) {
+		t.Errorf("stats --group typo: err %v, stderr %q: want a warning per topic", err, errOut)
+	}
+
 	// The table says the same totals.
 	table := fx.mustDLQ(t, "stats")
 	for _, c := range []struct {
