@@ -20,6 +20,7 @@ import (
 // dlqConfig is what the flags of `redrive dlq` fill; every subcommand takes
 // them, so that one environment serves `redrive run` and `redrive dlq`.
 type dlqConfig struct {
+	config  string // --config: read by the parser (parseOptions)
 	kafka   pipeline.Kafka
 	secrets kafkaSecrets
 	topics  pipeline.Config
@@ -40,6 +41,7 @@ type filterFlags struct {
 func newDLQCommand(stdout, stderr io.Writer) *ff.Command {
 	c := &dlqConfig{now: time.Now}
 	fs := newFlagSet("dlq")
+	bindConfigFlag(fs, &c.config)
 	bindKafkaFlags(fs, &c.kafka, &c.secrets)
 	bindTopicFlags(fs, &c.topics)
 	fs.boolean(&c.json, "json", "write JSON Lines (one object per line) instead of a table")

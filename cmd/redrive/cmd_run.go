@@ -23,6 +23,8 @@ type runConfig struct {
 	enrichHeaders     []string
 	enrichHeadersFile string
 	log               logConfig
+	configFile        string // --config: read by the parser (parseOptions)
+	printConfig       bool
 }
 
 // kafkaSecrets are the Kafka settings read from files after parsing.
@@ -51,6 +53,9 @@ coordinates (topic, partition, offset) to de-duplicate on.`,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("unexpected arguments %q", args)}
+			}
+			if c.printConfig {
+				return c.writeEffective(fs, stdout)
 			}
 			topo, err := c.finish()
 			if err != nil {
@@ -119,6 +124,8 @@ func defaultTopicNames(p *pipeline.Config) {
 func bindRunFlags(fs flagSet, c *runConfig) {
 	t := &c.topo
 	d := runDefaults()
+	bindConfigFlag(fs, &c.configFile)
+	fs.boolean(&c.printConfig, "print-config", "print the effective configuration (flags, env, --config, defaults) as YAML, secrets redacted, and exit")
 	bindKafkaFlags(fs, &t.Kafka, &c.kafka)
 	bindTopicFlags(fs, &t.Pipeline)
 	t.StartOffset = d.StartOffset
@@ -272,6 +279,14 @@ func (v *startOffsetValue) Set(s string) error {
 	return nil
 }
 
+// writeEffective writes the effective configuration of `redrive run`.
+func (c *runConfig) writeEffective(fs flagSet, w io.Writer) error {
+	p := c.topo.Pipeline
+	defaultTopicNames(&p)
+	return writeEffectiveConfig(w, fs.FlagSet, map[string]bool{"config": true, "print-config": true},
+		map[string]string{"dlq-topic": p.DLQTopic, "parking-topic": p.ParkingTopic})
+}
+
 // parseRunArgs parses `redrive run` arguments (and REDRIVE_* env vars) into
 // a validated topology exactly as the binary does. The Helm chart's tests
 // use it to prove that every rendered flag is one the binary knows.
@@ -280,7 +295,7 @@ func parseRunArgs(args []string) (redrive.Topology, error) {
 	fs := newFlagSet("run")
 	bindRunFlags(fs, &c)
 	cmd := &ff.Command{Name: "run", Flags: fs.FlagSet}
-	if err := cmd.Parse(args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+	if err := cmd.Parse(args, parseOptions()...); err != nil {
 		return redrive.Topology{}, err
 	}
 	return c.finish()

@@ -1063,6 +1063,8 @@ logging: {level: warn, format: text}
 var unmappedFlags = map[string]string{
 	"output-dir":    "pods write to S3; the root filesystem is read-only",
 	"sasl-password": "a password never goes in values or args: kafka.sasl.passwordSecret mounts it as --sasl-password-file",
+	"config":        "the chart's values are the configuration; a file would be a second source of truth",
+	"print-config":  "a command for people, not for pods",
 }
 
 // TestHelmChartMapsEveryFlag proves the values cover `redrive run`: each

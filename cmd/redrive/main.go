@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	root := newRootCommand(stdout, stderr)
 	args = flagsFirst(root, args)
-	if err := root.Parse(args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+	if err := root.Parse(args, parseOptions()...); err != nil {
 		sel := root.GetSelected()
 		if sel == nil {
 			sel = root
@@ -83,7 +83,9 @@ until they succeed or are parked for people to inspect. Nothing is lost: an
 offset is committed only once every record at or below it is durable.
 
 Every flag can also be set by an environment variable: --input-topic is
-REDRIVE_INPUT_TOPIC, and so on. redrive --version prints the build.`,
+REDRIVE_INPUT_TOPIC, and so on; 'redrive run' and 'redrive dlq' also read a
+YAML file of the same settings with --config FILE (flags win over the
+environment, which wins over the file). redrive --version prints the build.`,
 		Flags: ff.NewFlagSet("redrive"),
 	}
 	// A missing or mistyped command must not look like success: a typo in a
