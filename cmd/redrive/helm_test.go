@@ -46,7 +46,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -220,6 +222,10 @@ type rendered struct {
 	serviceMonitors []*serviceMonitor
 	scaledObjects   []*scaledObject
 	triggerAuths    []*triggerAuthentication
+	testPods        []*corev1.Pod // helm test hooks
+	networkPolicies []*networkingv1.NetworkPolicy
+	hpas            []*autoscalingv2.HorizontalPodAutoscaler
+	prometheusRules []*prometheusRule
 }
 
 // decodeManifests splits helm's output into documents and decodes each one
@@ -265,6 +271,14 @@ func decodeManifests(out string) (rendered, error) {
 			obj = add(&r.scaledObjects)
 		case "keda.sh/v1alpha1 TriggerAuthentication":
 			obj = add(&r.triggerAuths)
+		case "v1 Pod":
+			obj = add(&r.testPods)
+		case "networking.k8s.io/v1 NetworkPolicy":
+			obj = add(&r.networkPolicies)
+		case "autoscaling/v2 HorizontalPodAutoscaler":
+			obj = add(&r.hpas)
+		case "monitoring.coreos.com/v1 PrometheusRule":
+			obj = add(&r.prometheusRules)
 		case "v1 Secret":
 			return r, errors.New("the chart rendered a Secret: it must only reference existing Secrets")
 		default:
