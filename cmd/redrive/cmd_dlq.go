@@ -65,11 +65,13 @@ have one, so replaying the same selection twice sends nothing the second time.`,
 		Flags: fs.FlagSet,
 	}
 	cmd.Exec = func(_ context.Context, args []string) error {
+		// As at the top level, a missing or mistyped command is a usage
+		// error, never a silent success.
+		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(cmd))
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("dlq: unknown command %q (want stats, ls, show, tail or replay)", args[0])}
 		}
-		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(cmd))
-		return ff.ErrHelp
+		return usageError{errors.New("dlq: no command given (want stats, ls, show, tail or replay)")}
 	}
 	cmd.Subcommands = []*ff.Command{
 		c.statsCommand(fs, stdout, stderr),
