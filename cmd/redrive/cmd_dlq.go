@@ -629,6 +629,9 @@ func (c *dlqConfig) replay(ctx context.Context, s *dlqSession, filter inspect.Fi
 	skipped := map[string]int{}
 	var failed error
 	sc, bar := s.scanner(parking)
+	if progress != nil {
+		progress.beforeLine = func() { clearBar(bar) }
+	}
 	sel, err := sc.Select(ctx, parking, filter, inspect.SelectOptions{SkipReplayed: true}, func(recs []inspect.Record) error {
 		recs = skipParkedAgain(recs, o.force, skipped)
 		sum.Selected += len(recs)

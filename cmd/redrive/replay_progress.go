@@ -16,6 +16,9 @@ type replayProgress struct {
 	interval time.Duration
 	total    int     // records to send
 	rate     float64 // the --rate limit; 0 is none
+	// beforeLine, when set, runs before each line: it clears the scan's
+	// progress bar on a terminal, so that the two do not overwrite.
+	beforeLine func()
 
 	start, last time.Time
 	done        int
@@ -49,6 +52,9 @@ func (p *replayProgress) add(n int) {
 		if left := p.total - p.done; left > 0 {
 			line += fmt.Sprintf(", about %s left", roundDuration(time.Duration(float64(left)/rate*float64(time.Second))))
 		}
+	}
+	if p.beforeLine != nil {
+		p.beforeLine()
 	}
 	fmt.Fprintln(p.w, line)
 }
