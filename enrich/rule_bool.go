@@ -23,6 +23,10 @@ func neverBool(node ast.Node) string {
 		if nonBoolOperators[n.Operator] {
 			return fmt.Sprintf("the operator %q yields a number or string, not true/false", n.Operator)
 		}
+		if n.Operator == "??" {
+			// A missing field yields the right side: `amount ?? 0`.
+			return neverBool(n.Right)
+		}
 	case *ast.UnaryNode:
 		if n.Operator == "-" || n.Operator == "+" {
 			return fmt.Sprintf("the operator %q yields a number, not true/false", n.Operator)

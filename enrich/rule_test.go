@@ -31,6 +31,8 @@ func TestCompileRule(t *testing.T) {
 		{`ok ? amount * 2 : false`, "must yield true or false"},
 		{`flag`, ""},
 		{`flag ?? false`, ""},
+		{`amount ?? 0`, "must yield true or false"},
+		{`(amount ?? 0) > 100`, ""},
 		{`not flag`, ""},
 		{`amount + 1 > 2`, ""},
 	}
