@@ -9,12 +9,18 @@ export GOBIN := $(TOOLS)
 VERSITYGW_VERSION := v1.8.0
 HELM_VERSION := v3.22.0
 
-.PHONY: all build demo test test-unit tools bench lint docker clean
+.PHONY: all build demo test test-unit tools bench lint docker clean readme
 
 all: build
 
+# The version and commit stamped into the binary (redrive version, the
+# redrive_build_info metric); override with make build VERSION=v1.2.3.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 build:
-	$(GO) build -o bin/redrive ./cmd/redrive
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/redrive ./cmd/redrive
 
 ## demo: run the whole pipeline in one process (embedded broker, S3 and API).
 demo:
@@ -31,6 +37,11 @@ test: tools
 BENCH_FLAGS ?=
 bench: tools
 	$(GO) run ./bench $(BENCH_FLAGS)
+
+## readme: regenerate the README's flags table from the flag definitions
+## (a test fails when it is out of date).
+readme:
+	$(GO) test -count=1 -run TestREADMEFlagsTableIsGenerated ./cmd/redrive -update
 
 ## tools: install what the tests need (idempotent, cached).
 tools: $(TOOLS)/versitygw $(TOOLS)/helm
@@ -57,7 +68,7 @@ docker:
 		echo "make docker: the Docker daemon is not reachable (docker info failed); nothing was built."; \
 		exit 1; \
 	fi
-	DOCKER_BUILDKIT=1 docker build -t $(IMAGE) .
+	DOCKER_BUILDKIT=1 docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
 ## helm-lint: lint the chart with each values file in testdata/helm.
 .PHONY: helm-lint

@@ -12,7 +12,7 @@ import (
 // cfg.BreakerFailures consecutive transient failures. Permanent failures
 // count as successes (the API answered, so it is up), and a cancelled call
 // counts as nothing: neither says anything about the API's health.
-func newBreaker(cfg Config, log *slog.Logger, m *metrics) *gobreaker.CircuitBreaker[json.RawMessage] {
+func newBreaker(cfg Config, log *slog.Logger) *gobreaker.CircuitBreaker[json.RawMessage] {
 	return gobreaker.NewCircuitBreaker[json.RawMessage](gobreaker.Settings{
 		Name:        "enrich",
 		MaxRequests: cfg.BreakerHalfOpen,
@@ -26,7 +26,7 @@ func newBreaker(cfg Config, log *slog.Logger, m *metrics) *gobreaker.CircuitBrea
 		IsExcluded: func(err error) bool {
 			return ClassOf(err) == ClassCanceled
 		},
-		// Called with the breaker's lock held: log and set the gauge only.
+		// Called with the breaker's lock held: log only.
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			level := slog.LevelInfo
 			if to == gobreaker.StateOpen {
@@ -34,7 +34,6 @@ func newBreaker(cfg Config, log *slog.Logger, m *metrics) *gobreaker.CircuitBrea
 			}
 			log.Log(context.Background(), level, "enrich: circuit breaker state changed",
 				"breaker", name, "from", from.String(), "to", to.String())
-			m.breakerState.Set(float64(to))
 		},
 	})
 }

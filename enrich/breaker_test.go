@@ -117,9 +117,10 @@ func TestBreaker_HalfOpenProbe(t *testing.T) {
 	if n := srv.requests.Load() - before; n != 1 {
 		t.Errorf("half-open sent %d requests, want 1 probe", n)
 	}
-	// The gauge, unlike BreakerState, does not move on to half-open by itself
-	// when BreakerOpenFor passes, so reading it here cannot race the timer.
-	if v := metricValue(t, reg, "redrive_enrich_breaker_state", "", ""); v != 2 {
+	// The gauge reads the breaker at scrape time, so it may already show
+	// half-open if BreakerOpenFor passed since the probe failed; it must
+	// then agree with the breaker.
+	if v := metricValue(t, reg, "redrive_enrich_breaker_state", "", ""); v != 2 && !(v == 1 && c.BreakerState() == gobreaker.StateHalfOpen) {
 		t.Fatalf("breaker gauge = %v after a failed probe, want 2 (open)", v)
 	}
 
@@ -138,5 +139,22 @@ func TestBreaker_HalfOpenProbe(t *testing.T) {
 	// closed→open, open→half-open, half-open→open, open→half-open, half-open→closed.
 	if n := logs.lines("circuit breaker state changed"); n != 5 {
 		t.Errorf("%d state-change log lines, want 5:\n%s", n, logs.b.String())
+	}
+}
+
+// TestBreakerGaugeFollowsTime proves that redrive_enrich_breaker_state
+// leaves 2 (open) once BreakerOpenFor has passed, with no request sent: a
+// dashboard must not show an outage that is over just because no record
+// needing enrichment has arrived since.
+func TestBreakerGaugeFollowsTime(t *testing.T) {
+	srv := newCountingServer(t, status(503, "down"))
+	c, reg := testClient(t, Config{URL: srv.URL, Retries: NoRetries, BreakerFailures: 1, BreakerOpenFor: 20 * time.Millisecond})
+	_, _ = c.Enrich(bg, []byte(`{}`), nil)
+	sent := srv.requests.Load()
+	eventually(t, "the gauge to leave open by itself", func() bool {
+		return metricValue(t, reg, "redrive_enrich_breaker_state", "", "") == float64(gobreaker.StateHalfOpen)
+	})
+	if n := srv.requests.Load() - sent; n != 0 {
+		t.Errorf("%d requests sent while waiting; the gauge must move without one", n)
 	}
 }

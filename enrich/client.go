@@ -48,11 +48,13 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		o.httpClient = newHTTPClient(cfg.Concurrency)
 	}
 	m := newMetrics(o.registerer)
+	b := newBreaker(cfg, o.logger)
+	watchBreaker(o.registerer, b.State)
 	return &Client{
 		cfg:     cfg,
 		url:     tmpl,
 		http:    o.httpClient,
-		breaker: newBreaker(cfg, o.logger, m),
+		breaker: b,
 		slots:   make(chan struct{}, cfg.Concurrency),
 		log:     o.logger,
 		m:       m,

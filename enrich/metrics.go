@@ -3,6 +3,7 @@ package enrich
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/sony/gobreaker/v2"
 )
 
 // classOK is the class label of a successful call.
@@ -10,10 +11,9 @@ const classOK = "ok"
 
 // metrics are the Client's Prometheus collectors.
 type metrics struct {
-	requests     *prometheus.CounterVec // per attempt, by class ("ok" for success)
-	duration     prometheus.Histogram   // per request actually sent
-	breakerState prometheus.Gauge       // 0 closed, 1 half-open, 2 open
-	inFlight     prometheus.Gauge       // requests on the wire now
+	requests *prometheus.CounterVec // per attempt, by class ("ok" for success)
+	duration prometheus.Histogram   // per request actually sent
+	inFlight prometheus.Gauge       // requests on the wire now
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,10 +28,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Duration of enrichment HTTP requests, answer body included.",
 			Buckets: prometheus.DefBuckets,
 		}),
-		breakerState: f.NewGauge(prometheus.GaugeOpts{
-			Name: "redrive_enrich_breaker_state",
-			Help: "State of the enrichment circuit breaker: 0 closed, 1 half-open, 2 open.",
-		}),
 		inFlight: f.NewGauge(prometheus.GaugeOpts{
 			Name: "redrive_enrich_in_flight",
 			Help: "Enrichment HTTP requests in flight.",
@@ -44,6 +40,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.requests.WithLabelValues(c)
 	}
 	return m
+}
+
+// watchBreaker registers redrive_enrich_breaker_state, read from the
+// breaker at scrape time. A gauge set on state changes stayed at 2 (open)
+// after the API recovered, until the next record needing enrichment came:
+// gobreaker moves from open to half-open only when asked, and State() is
+// such a question, so a scrape sees the state as time has made it.
+func watchBreaker(reg prometheus.Registerer, state func() gobreaker.State) {
+	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "redrive_enrich_breaker_state",
+		Help: "State of the enrichment circuit breaker: 0 closed, 1 half-open, 2 open; read at scrape time.",
+	}, func() float64 { return float64(state()) })
 }
 
 // count records the outcome of one attempt.

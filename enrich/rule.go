@@ -24,7 +24,8 @@ type Rule struct {
 // CompileRule compiles src. An empty src is an error: whether "no rule" means
 // "enrich nothing" or "enrich everything" is the caller's decision. Fields
 // the expression names but a record lacks evaluate as nil. An expression
-// that cannot yield a bool is rejected; errors name the expression and the
+// that cannot yield a bool is rejected, whether expr's type checker knows it
+// (`1 + 2`) or its shape says so (`amount + 1`); errors name the expression and the
 // position of the fault.
 func CompileRule(src string) (*Rule, error) {
 	if strings.TrimSpace(src) == "" {
@@ -37,6 +38,9 @@ func CompileRule(src string) (*Rule, error) {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("enrich: rule %q: %w", src, err)
+	}
+	if why := neverBool(tree.Node); why != "" {
+		return nil, fmt.Errorf("enrich: rule %q must yield true or false: %s", src, why)
 	}
 	fields, all := identifiers(tree.Node)
 	return &Rule{src: src, program: p, fields: fields, all: all}, nil

@@ -23,6 +23,18 @@ func TestCompileRule(t *testing.T) {
 		{`1 + 2`, "expected bool"},
 		{`"a" + "b"`, "expected bool"},
 		{`"a" + 1 == "b"`, "(1:5)"},
+		// Over undeclared fields expr's checker sees interface{} and lets
+		// these through; every record was then parked as rule_error.
+		{`amount + 1`, "must yield true or false"},
+		{`-amount`, "must yield true or false"},
+		{`category + "x"`, "must yield true or false"},
+		{`ok ? amount * 2 : false`, "must yield true or false"},
+		{`flag`, ""},
+		{`flag ?? false`, ""},
+		{`amount ?? 0`, "must yield true or false"},
+		{`(amount ?? 0) > 100`, ""},
+		{`not flag`, ""},
+		{`amount + 1 > 2`, ""},
 	}
 	for _, tc := range cases {
 		r, err := CompileRule(tc.src)

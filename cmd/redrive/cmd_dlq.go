@@ -20,6 +20,7 @@ import (
 // dlqConfig is what the flags of `redrive dlq` fill; every subcommand takes
 // them, so that one environment serves `redrive run` and `redrive dlq`.
 type dlqConfig struct {
+	config  string // --config: read by the parser (parseOptions)
 	kafka   pipeline.Kafka
 	secrets kafkaSecrets
 	topics  pipeline.Config
@@ -40,6 +41,7 @@ type filterFlags struct {
 func newDLQCommand(stdout, stderr io.Writer) *ff.Command {
 	c := &dlqConfig{now: time.Now}
 	fs := newFlagSet("dlq")
+	bindConfigFlag(fs, &c.config)
 	bindKafkaFlags(fs, &c.kafka, &c.secrets)
 	bindTopicFlags(fs, &c.topics)
 	fs.boolean(&c.json, "json", "write JSON Lines (one object per line) instead of a table")
@@ -63,11 +65,13 @@ have one, so replaying the same selection twice sends nothing the second time.`,
 		Flags: fs.FlagSet,
 	}
 	cmd.Exec = func(_ context.Context, args []string) error {
+		// As at the top level, a missing or mistyped command is a usage
+		// error, never a silent success.
+		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(cmd))
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("dlq: unknown command %q (want stats, ls, show, tail or replay)", args[0])}
 		}
-		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(cmd))
-		return ff.ErrHelp
+		return usageError{errors.New("dlq: no command given (want stats, ls, show, tail or replay)")}
 	}
 	cmd.Subcommands = []*ff.Command{
 		c.statsCommand(fs, stdout, stderr),
@@ -174,13 +178,16 @@ func (c *dlqConfig) connect(needInput bool, stderr io.Writer) (*dlqSession, erro
 	if err := c.kafka.Validate(); err != nil {
 		return nil, usageError{err}
 	}
+	if err := checkTLSFlags(c.kafka); err != nil {
+		return nil, usageError{err}
+	}
 	base, err := c.kafka.SaramaConfig()
 	if err != nil {
 		return nil, usageError{err}
 	}
 	k, err := inspect.Connect(c.kafka.Brokers, inspect.ClientConfig(base))
 	if err != nil {
-		return nil, err
+		return nil, withKafkaHint(err, c.kafka)
 	}
 	return &dlqSession{cfg: c, k: k, stderr: stderr, bars: isTerminal(stderr)}, nil
 }
@@ -258,7 +265,7 @@ func roles(topic, def string) ([]inspect.Role, error) {
 
 func noArgs(name string, args []string) error {
 	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s: unexpected arguments %q (flags go before arguments)", name, args)}
+		return usageError{fmt.Errorf("%s: unexpected arguments %q", name, args)}
 	}
 	return nil
 }
@@ -281,10 +288,13 @@ func (c *dlqConfig) statsCommand(parent flagSet, stdout, stderr io.Writer) *ff.C
 		Usage:     "redrive dlq stats [flags]",
 		ShortHelp: "count DLQ and parked records per partition, by error class and attempt, with the group's lag",
 		LongHelp: `For the DLQ and the parking topic, per partition and in total: the records
-(replay markers excluded), the oldest and newest first failure, the counts by
-error class and by attempt, how many parked records were replayed, and how far
-the pipeline's group (--group) is behind on the DLQ. The input topic's lag is
-shown too; its records are not read.`,
+retained (replay markers excluded) and, beside them, those that wait now: on
+the DLQ the records the pipeline's group (--group) has yet to process, by
+error class; on the parking topic those not replayed. Then the oldest and
+newest first failure, the counts by error class and by attempt over all that
+is retained, and how many parked records were replayed. The input topic's
+lag is shown too; its records are not read. A group with no committed
+offsets (a mistyped --group) is warned about on stderr.`,
 		Flags: fs.FlagSet,
 		Exec: func(ctx context.Context, args []string) error {
 			if err := noArgs("stats", args); err != nil {
@@ -303,20 +313,13 @@ shown too; its records are not read.`,
 			for _, r := range all {
 				t, _ := s.topic(r)
 				sc, bar := s.scanner(t)
-				var ts inspect.TopicStats
-				if r == inspect.RoleInput {
-					ts, err = sc.Offsets(ctx, t)
-				} else {
-					ts, err = sc.Stats(ctx, t)
-				}
+				ts, err := c.topicStats(ctx, s, sc, t)
 				clearBar(bar)
 				if err != nil {
 					return s.explain(err)
 				}
-				if r != inspect.RoleParking {
-					if err := ts.FetchLag(ctx, s.k, c.topics.Group); err != nil {
-						return err
-					}
+				if ts.NoCommittedOffsets {
+					fmt.Fprintf(stderr, "warning: group %q has no committed offsets on %s, so every retained record counts as waiting; is --group the pipeline's group?\n", c.topics.Group, t.Name)
 				}
 				stats = append(stats, ts)
 			}
@@ -331,6 +334,41 @@ shown too; its records are not read.`,
 			return nil
 		},
 	}
+}
+
+// topicStats are the figures of one topic, with the group's lag for the
+// topics it consumes: the input topic is measured, not read; the DLQ's
+// committed offsets are read first, so that the scan can tell the records
+// that wait from those already processed.
+func (c *dlqConfig) topicStats(ctx context.Context, s *dlqSession, sc inspect.Scanner, t inspect.Topic) (inspect.TopicStats, error) {
+	switch t.Role {
+	case inspect.RoleInput:
+		ts, err := sc.Offsets(ctx, t)
+		if err != nil {
+			return ts, err
+		}
+		return ts, ts.FetchLag(ctx, s.k, c.topics.Group)
+	case inspect.RoleDLQ:
+		ranges, err := s.k.Partitions(ctx, t.Name)
+		if err != nil {
+			return inspect.TopicStats{}, err
+		}
+		ids := make([]int32, len(ranges))
+		for i, r := range ranges {
+			ids[i] = r.Partition
+		}
+		committed, err := s.k.Committed(ctx, c.topics.Group, t.Name, ids)
+		if err != nil {
+			return inspect.TopicStats{}, err
+		}
+		ts, err := sc.StatsSince(ctx, t, committed)
+		if err != nil {
+			return ts, err
+		}
+		ts.SetLag(c.topics.Group, committed)
+		return ts, nil
+	}
+	return sc.Stats(ctx, t)
 }
 
 func (c *dlqConfig) lsCommand(parent flagSet, stdout, stderr io.Writer) *ff.Command {
@@ -398,7 +436,7 @@ func (c *dlqConfig) showCommand(parent flagSet, stdout, stderr io.Writer) *ff.Co
 	fs.str(&topic, "topic", "parking", "which topic: dlq or parking")
 	return &ff.Command{
 		Name:      "show",
-		Usage:     "redrive dlq show [flags] PARTITION:OFFSET",
+		Usage:     "redrive dlq show PARTITION:OFFSET [flags]",
 		ShortHelp: "show one record whole: headers decoded, value pretty-printed",
 		LongHelp: `Show the record at PARTITION:OFFSET of the parking topic (or the DLQ with
 --topic dlq): its envelope decoded (attempt, error class and message, first
@@ -407,7 +445,7 @@ header as read, and its value, pretty-printed when it is JSON.`,
 		Flags: fs.FlagSet,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 1 {
-				return usageError{fmt.Errorf("show: want one PARTITION:OFFSET after the flags, got %q", args)}
+				return usageError{fmt.Errorf("show: want one PARTITION:OFFSET, got %q", args)}
 			}
 			at, err := inspect.ParseCoord(args[0])
 			if err != nil {
@@ -487,17 +525,23 @@ type replaySummary struct {
 	Sent            int    `json:"sent"`
 	Failed          int    `json:"failed"`
 	Unmarked        int    `json:"unmarked"` // sent, but the marker was not written
+	// SkippedParkedAgain: matching records of classes that would be parked
+	// again on arrival (malformed, oversize, rule_error), not sent
+	// without --force.
+	SkippedParkedAgain int `json:"skipped_parked_again"`
 }
 
 func (c *dlqConfig) replayCommand(parent flagSet, stdout, stderr io.Writer) *ff.Command {
 	var (
-		f   filterFlags
-		yes bool
-		rps float64
+		f     filterFlags
+		yes   bool
+		force bool
+		rps   float64
 	)
 	fs := subFlags("replay", parent)
 	bindFilterFlags(fs, &f, false)
 	fs.boolean(&yes, "yes", "really send; without it, replay only prints what it would send (command line only: the env var is refused)")
+	fs.boolean(&force, "force", "also replay records that would be parked again on arrival: malformed, oversize, rule_error")
 	fs.FlagSet.Float64Var(&rps, 0, "rate", 100, fs.usage("rate", "records sent per second at most (0: no limit)"))
 	return &ff.Command{
 		Name:      "replay",
@@ -512,7 +556,13 @@ Without --yes nothing is written: the records that would be sent are listed.
 With --yes, each record acknowledged by the input topic gets a replay marker
 in the parking topic; records that have one are skipped (and counted), so
 replaying the same selection twice sends nothing the second time, and
---limit N sends the next N not yet replayed.`,
+--limit N sends the next N not yet replayed.
+
+Records that would be parked again as soon as the pipeline reads them
+(malformed, oversize, rule_error) are skipped and counted unless --force is
+given, and --error naming one of those classes is refused without it.
+While sending, a progress line with the time left is written on stderr
+every few seconds.`,
 		Flags: fs.FlagSet,
 		Exec: func(ctx context.Context, args []string) error {
 			if rps < 0 {
@@ -523,17 +573,39 @@ replaying the same selection twice sends nothing the second time, and
 				// stays set must not remove it for every later run.
 				return usageError{fmt.Errorf("yes: %s is set in the environment; replay sends only with --yes on the command line", envName("yes"))}
 			}
+			if err := refuseParkedAgain(f.classes, force); err != nil {
+				return usageError{err}
+			}
 			s, filter, _, err := c.start(ctx, "replay", args, f, "parking", true, stderr)
 			if err != nil {
 				return err
 			}
 			defer s.k.Close()
-			return c.replay(ctx, s, filter, yes, rps, stdout, stderr)
+			return c.replay(ctx, s, filter, replayOptions{yes: yes, force: force, rps: rps}, stdout, stderr)
 		},
 	}
 }
 
-func (c *dlqConfig) replay(ctx context.Context, s *dlqSession, filter inspect.Filter, yes bool, rps float64, stdout, stderr io.Writer) error {
+// replayOptions are the flags of replay that change what it sends.
+type replayOptions struct {
+	yes   bool    // send; else a dry run
+	force bool    // also send records that would be parked again
+	rps   float64 // records per second at most; 0 is no limit
+}
+
+// countReplay counts the records a replay would send, so that its
+// progress can say how many are left.
+func (c *dlqConfig) countReplay(ctx context.Context, s *dlqSession, parking inspect.Topic, filter inspect.Filter, force bool) (int, error) {
+	n := 0
+	_, err := inspect.Scanner{Reader: s.k}.Select(ctx, parking, filter, inspect.SelectOptions{SkipReplayed: true}, func(recs []inspect.Record) error {
+		n += len(skipParkedAgain(recs, force, map[string]int{}))
+		return nil
+	})
+	return n, err
+}
+
+func (c *dlqConfig) replay(ctx context.Context, s *dlqSession, filter inspect.Filter, o replayOptions, stdout, stderr io.Writer) error {
+	yes, rps := o.yes, o.rps
 	input, _ := s.topic(inspect.RoleInput)
 	parking, _ := s.topic(inspect.RoleParking)
 	inputParts, err := s.k.Partitions(ctx, input.Name)
@@ -546,14 +618,28 @@ func (c *dlqConfig) replay(ctx context.Context, s *dlqSession, filter inspect.Fi
 	}
 	sum := replaySummary{DryRun: !yes, InputTopic: input.Name}
 	table := inspect.NewRecordTable(stdout, c.now())
+	var progress *replayProgress
+	if yes {
+		total, err := c.countReplay(ctx, s, parking, filter, o.force)
+		if err != nil {
+			return s.explain(err)
+		}
+		progress = newReplayProgress(stderr, c.now, total, rps)
+	}
+	skipped := map[string]int{}
 	var failed error
 	sc, bar := s.scanner(parking)
+	if progress != nil {
+		progress.beforeLine = func() { clearBar(bar) }
+	}
 	sel, err := sc.Select(ctx, parking, filter, inspect.SelectOptions{SkipReplayed: true}, func(recs []inspect.Record) error {
+		recs = skipParkedAgain(recs, o.force, skipped)
 		sum.Selected += len(recs)
 		if !yes {
 			return c.writeRecords(stdout, table, recs)
 		}
 		n, err := rp.Replay(ctx, recs, func(res inspect.ReplayResult) {
+			progress.add(1)
 			if res.Err != nil {
 				clearBar(bar)
 				fmt.Fprintf(stderr, "replay of %s %s: %v\n", parking.Name, res.Record.Coord(), res.Err)
@@ -575,6 +661,10 @@ func (c *dlqConfig) replay(ctx context.Context, s *dlqSession, filter inspect.Fi
 	sum.AlreadyReplayed = sel.Replayed
 	if err != nil {
 		return s.explain(err)
+	}
+	if which, n := describeSkipped(skipped); n > 0 {
+		sum.SkippedParkedAgain = n
+		fmt.Fprintf(stderr, "replay: skipped %d records that would be parked again on arrival (%s); add --force to replay them anyway\n", n, which)
 	}
 	if err := table.Flush(); err != nil {
 		return err

@@ -543,6 +543,26 @@ func checkStats(t *testing.T, fx *dlqFixture) {
 		t.Errorf("parking lag %v: the group does not consume the parking topic", *pk.Total.Lag)
 	}
 
+	// What waits, beside what is retained: the drained DLQ retains its
+	// records and has none waiting; the parking topic's records all wait
+	// (none was replayed yet); the input topic's are its late records.
+	if dq.Total.Records == 0 || dq.Total.Waiting != 0 || len(dq.Total.WaitingByClass) != 0 {
+		t.Errorf("drained DLQ: retained %d, waiting %d %v; want some retained and none waiting", dq.Total.Records, dq.Total.Waiting, dq.Total.WaitingByClass)
+	}
+	if pk.Total.Waiting != pk.Total.Records || in.Total.Waiting != fixtureLate {
+		t.Errorf("waiting: parking %d of %d, input %d of %d late", pk.Total.Waiting, pk.Total.Records, in.Total.Waiting, fixtureLate)
+	}
+	if dq.NoCommittedOffsets || in.NoCommittedOffsets {
+		t.Errorf("the pipeline's group is flagged as having no committed offsets")
+	}
+
+	// A group with no committed offsets (a typo) is warned about.
+	_, errOut, err := fx.runDLQ(t, "stats", "--json", "--group", fx.grp+"-typo")
+	if err != nil || !strings.Contains(errOut, fmt.Sprintf("warning: group %q has no committed offsets on %s", fx.grp+"-typo", fx.dlqTopic)) ||
+		!strings.Contains(errOut, fmt.Sprintf("no committed offsets on %s,", fx.input)) {
+		t.Errorf("stats --group typo: err %v, stderr %q: want a warning per topic", err, errOut)
+	}
+
 	// The table says the same totals.
 	table := fx.mustDLQ(t, "stats")
 	for _, c := range []struct {
@@ -790,8 +810,50 @@ func checkReplay(t *testing.T, fx *dlqFixture) {
 		t.Logf("dry run:\n%s", out)
 	})
 
+	t.Run("records that would be parked again are not replayed without --force", func(t *testing.T) {
+		for _, class := range []string{"malformed", "oversize,http_4xx"} {
+			_, _, err := fx.runDLQ(t, "replay", "--error", class, "--yes")
+			if exitCode(err) != 2 || !strings.Contains(err.Error(), "--force") {
+				t.Errorf("replay --error %s --yes: err = %v, want a usage error asking for --force", class, err)
+			}
+		}
+		out, errOut, err := fx.runDLQ(t, "replay", "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := len(fx.keysOf(kindMalformed)) + len(fx.keysOf(kindOversize))
+		want := fmt.Sprintf("replay: skipped %d records that would be parked again on arrival (%d malformed, %d oversize)",
+			again, len(fx.keysOf(kindMalformed)), len(fx.keysOf(kindOversize)))
+		if !strings.Contains(errOut, want) {
+			t.Errorf("dry run's stderr lacks %q:\n%s", want, errOut)
+		}
+		lines := decodeLines[json.RawMessage](t, out)
+		for _, l := range lines[:len(lines)-1] {
+			var r inspect.RecordJSON
+			if err := json.Unmarshal(l, &r); err != nil || r.ErrorClass == "malformed" || r.ErrorClass == "oversize" {
+				t.Errorf("the dry run would replay %s (%v)", l, err)
+			}
+		}
+		var sum struct{ Summary replaySummary }
+		if err := json.Unmarshal(lines[len(lines)-1], &sum); err != nil || sum.Summary.SkippedParkedAgain != again {
+			t.Errorf("summary %s: want skipped_parked_again %d", lines[len(lines)-1], again)
+		}
+		if g := endOffsets(t, fx.env.Brokers, fx.input); !maps2Equal(g, inputEnd) {
+			t.Errorf("a refused replay wrote to the input topic: end offsets %v, were %v", g, inputEnd)
+		}
+	})
+
 	t.Run("--yes sends each record once, with a marker", func(t *testing.T) {
-		lines := decodeLines[json.RawMessage](t, fx.mustDLQ(t, "replay", "--error", "http_4xx", "--yes", "--rate", "0", "--json"))
+		out, errOut, err := fx.runDLQ(t, "replay", "--error", "http_4xx", "--yes", "--rate", "0", "--json")
+		if err != nil {
+			t.Fatalf("replay: %v\nstderr: %s", err, errOut)
+		}
+		for _, want := range []string{fmt.Sprintf("replay: sending %d records\n", len(perm)), fmt.Sprintf("replay: %d/%d sent (100%%)", len(perm), len(perm))} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("replay's progress on stderr lacks %q:\n%s", want, errOut)
+			}
+		}
+		lines := decodeLines[json.RawMessage](t, out)
 		var sum struct{ Summary replaySummary }
 		if err := json.Unmarshal(lines[len(lines)-1], &sum); err != nil || sum.Summary.Sent != len(perm) || sum.Summary.Selected != len(perm) || sum.Summary.DryRun {
 			t.Fatalf("replay summary %s (%v), want %d sent", lines[len(lines)-1], err, len(perm))

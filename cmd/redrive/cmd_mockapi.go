@@ -42,6 +42,9 @@ func newMockAPICommand(stdout, _ io.Writer) *ff.Command {
 				}
 				cfg.Outages = append(cfg.Outages, w)
 			}
+			if err := checkMockRates(cfg); err != nil {
+				return usageError{err}
+			}
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
@@ -73,4 +76,24 @@ func parseWindow(s string) (mockapi.Window, error) {
 		return mockapi.Window{}, fmt.Errorf("%q: %w", s, err)
 	}
 	return mockapi.Window{Start: st, Duration: d}, nil
+}
+
+// checkMockRates checks the flags that mockapi.Config.Validate would
+// report by their Go field names (ErrorRate), naming the flags instead.
+func checkMockRates(cfg mockapi.Config) error {
+	for _, r := range []struct {
+		flag string
+		v    float64
+	}{{"error-rate", cfg.ErrorRate}, {"permanent-rate", cfg.PermanentRate}, {"garbage-rate", cfg.GarbageRate}} {
+		if r.v < 0 || r.v > 1 {
+			return fmt.Errorf("%s: %v is not a fraction between 0 and 1", r.flag, r.v)
+		}
+	}
+	if sum := cfg.ErrorRate + cfg.PermanentRate + cfg.GarbageRate; sum > 1 {
+		return fmt.Errorf("error-rate, permanent-rate and garbage-rate: they add up to %v, more than 1", sum)
+	}
+	if cfg.Latency < 0 {
+		return fmt.Errorf("latency: %s is negative", cfg.Latency)
+	}
+	return nil
 }

@@ -23,6 +23,8 @@ type runConfig struct {
 	enrichHeaders     []string
 	enrichHeadersFile string
 	log               logConfig
+	configFile        string // --config: read by the parser (parseOptions)
+	printConfig       bool
 }
 
 // kafkaSecrets are the Kafka settings read from files after parsing.
@@ -52,6 +54,9 @@ coordinates (topic, partition, offset) to de-duplicate on.`,
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("unexpected arguments %q", args)}
 			}
+			if c.printConfig {
+				return c.writeEffective(fs, stdout)
+			}
 			topo, err := c.finish()
 			if err != nil {
 				return usageError{err}
@@ -61,7 +66,8 @@ coordinates (topic, partition, offset) to de-duplicate on.`,
 				return usageError{err}
 			}
 			setMemoryLimit(log, memlimit.FromCgroup)
-			return topo.Run(ctx, redrive.WithLogger(log))
+			reg := newRegistry(readBuildInfo())
+			return withKafkaHint(topo.Run(ctx, redrive.WithLogger(log), redrive.WithRegistry(reg)), topo.Kafka)
 		},
 	}
 }
@@ -118,10 +124,12 @@ func defaultTopicNames(p *pipeline.Config) {
 func bindRunFlags(fs flagSet, c *runConfig) {
 	t := &c.topo
 	d := runDefaults()
+	bindConfigFlag(fs, &c.configFile)
+	fs.boolean(&c.printConfig, "print-config", "print the effective configuration (flags, env, --config, defaults) as YAML, secrets redacted, and exit")
 	bindKafkaFlags(fs, &t.Kafka, &c.kafka)
 	bindTopicFlags(fs, &t.Pipeline)
 	t.StartOffset = d.StartOffset
-	fs.value((*startOffsetValue)(&t.StartOffset), "start-offset", "where a group with no committed offsets starts: oldest or newest")
+	fs.value((*startOffsetValue)(&t.StartOffset), "start-offset", "where a group with no committed offsets starts: oldest or newest (Kafka's earliest and latest are accepted too)")
 	fs.boolean(&t.Topics.Create, "create-topics", "create missing topics instead of failing")
 	t.Topics = d.Topics
 	fs.value(int32Value{&t.Topics.Partitions}, "partitions", "partitions of created topics (a created DLQ takes the input topic's count)")
@@ -216,6 +224,9 @@ func (c *runConfig) finish() (redrive.Topology, error) {
 	if err := t.Validate(); err != nil {
 		return t, err
 	}
+	if err := checkTLSFlags(t.Kafka); err != nil {
+		return t, err
+	}
 	return t, nil
 }
 
@@ -254,17 +265,29 @@ func parseHeaders(pairs []string, file string) (map[string]string, error) {
 	return h, nil
 }
 
-// startOffsetValue accepts oldest or newest.
+// startOffsetValue accepts oldest or newest, and Kafka's own words for
+// them, earliest and latest (auto.offset.reset), which people type first.
 type startOffsetValue pipeline.StartOffset
 
 func (v *startOffsetValue) String() string { return string(*v) }
 func (v *startOffsetValue) Set(s string) error {
-	switch pipeline.StartOffset(s) {
-	case pipeline.StartOldest, pipeline.StartNewest:
-		*v = startOffsetValue(s)
-		return nil
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case string(pipeline.StartOldest), "earliest":
+		*v = startOffsetValue(pipeline.StartOldest)
+	case string(pipeline.StartNewest), "latest":
+		*v = startOffsetValue(pipeline.StartNewest)
+	default:
+		return fmt.Errorf("%q is not oldest (earliest) or newest (latest)", s)
 	}
-	return fmt.Errorf("%q is not oldest or newest", s)
+	return nil
+}
+
+// writeEffective writes the effective configuration of `redrive run`.
+func (c *runConfig) writeEffective(fs flagSet, w io.Writer) error {
+	p := c.topo.Pipeline
+	defaultTopicNames(&p)
+	return writeEffectiveConfig(w, fs.FlagSet, map[string]bool{"config": true, "print-config": true},
+		map[string]string{"dlq-topic": p.DLQTopic, "parking-topic": p.ParkingTopic})
 }
 
 // parseRunArgs parses `redrive run` arguments (and REDRIVE_* env vars) into
@@ -275,7 +298,7 @@ func parseRunArgs(args []string) (redrive.Topology, error) {
 	fs := newFlagSet("run")
 	bindRunFlags(fs, &c)
 	cmd := &ff.Command{Name: "run", Flags: fs.FlagSet}
-	if err := cmd.Parse(args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+	if err := cmd.Parse(args, parseOptions()...); err != nil {
 		return redrive.Topology{}, err
 	}
 	return c.finish()

@@ -23,8 +23,26 @@ type flagSet struct{ *ff.FlagSet }
 
 func newFlagSet(name string) flagSet { return flagSet{ff.NewFlagSet(name)} }
 
+// usage appends the flag's env var to its help text. A default described
+// in words, "(default: system roots)", is kept last, where --help shows the
+// defaults it prints itself, so that every line reads "what (env) (default)"
+// and the README's table can take it from there.
 func (f flagSet) usage(name, usage string) string {
+	text, def := splitDescribedDefault(usage)
+	if def != "" {
+		return fmt.Sprintf("%s (env %s) (default: %s)", text, envName(name), def)
+	}
 	return fmt.Sprintf("%s (env %s)", usage, envName(name))
+}
+
+// splitDescribedDefault splits "what it does (default: words)" into its
+// two parts; def is "" when usage describes no default.
+func splitDescribedDefault(usage string) (text, def string) {
+	i := strings.LastIndex(usage, " (default: ")
+	if i < 0 || !strings.HasSuffix(usage, ")") {
+		return usage, ""
+	}
+	return usage[:i], strings.TrimSuffix(usage[i+len(" (default: "):], ")")
 }
 
 func (f flagSet) str(p *string, name, def, usage string) {

@@ -90,6 +90,7 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{append([]string{"--enrich-when=category == 'X'"}, minimalRun...), "enrich-url"},
 		{append([]string{"--enrich-url=http://x"}, minimalRun...), "enrich-when"},
 		{append([]string{"--enrich-when=category ==", "--enrich-url=http://x"}, minimalRun...), "enrich-when"},
+		{append([]string{"--enrich-when=amount + 1", "--enrich-url=http://x"}, minimalRun...), "enrich-when"},
 		{append([]string{"--retry-base=1m", "--retry-max-delay=1s"}, minimalRun...), "retry"},
 		{append([]string{"--sasl-mechanism=GSSAPI"}, minimalRun...), "sasl-mechanism"},
 		{append([]string{"--sasl-mechanism=PLAIN", "--sasl-user=u"}, minimalRun...), "sasl-password"},

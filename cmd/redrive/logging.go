@@ -6,6 +6,16 @@ import (
 	"log/slog"
 )
 
+// durationsAsText writes durations as Go writes them ("30s", "1m30s")
+// instead of slog's JSON default, integer nanoseconds: "grace":30000000000
+// is hard to read in a log line and easy to misread by a factor of 1000.
+func durationsAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
 // logConfig selects the log level and format.
 type logConfig struct {
 	level  string
@@ -25,7 +35,9 @@ func (c logConfig) logger(w io.Writer) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		jsonOpts := *opts
+		jsonOpts.ReplaceAttr = durationsAsText
+		return slog.New(slog.NewJSONHandler(w, &jsonOpts)), nil
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}

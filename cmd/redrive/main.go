@@ -54,8 +54,16 @@ func (e usageError) Unwrap() error { return e.err }
 // run is the whole binary, testable in-process: it parses args, runs the
 // selected command until ctx ends, and writes to stdout and stderr only.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// --version is looked for here rather than bound as a flag: a root flag
+	// would also be read from REDRIVE_VERSION, which a deployment may well
+	// set for its own purposes, and would then break every command.
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		_, err := fmt.Fprintln(stdout, readBuildInfo())
+		return err
+	}
 	root := newRootCommand(stdout, stderr)
-	if err := root.Parse(args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+	args = flagsFirst(root, args)
+	if err := root.Parse(args, parseOptions()...); err != nil {
 		sel := root.GetSelected()
 		if sel == nil {
 			sel = root
@@ -82,15 +90,28 @@ until they succeed or are parked for people to inspect. Nothing is lost: an
 offset is committed only once every record at or below it is durable.
 
 Every flag can also be set by an environment variable: --input-topic is
-REDRIVE_INPUT_TOPIC, and so on.`,
+REDRIVE_INPUT_TOPIC, and so on; 'redrive run' and 'redrive dlq' also read a
+YAML file of the same settings with --config FILE (flags win over the
+environment, which wins over the file). redrive --version prints the build.`,
 		Flags: ff.NewFlagSet("redrive"),
 	}
-	root.Exec = func(context.Context, []string) error { return ff.ErrHelp }
+	// A missing or mistyped command must not look like success: a typo in a
+	// Helm chart's args would otherwise give a pod that restarts forever
+	// with an empty log.
+	root.Exec = func(_ context.Context, args []string) error {
+		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(root))
+		if len(args) == 0 {
+			return usageError{errors.New("no command given (want run, demo, mockapi, dlq, rule or version)")}
+		}
+		return usageError{fmt.Errorf("unknown command %q (want run, demo, mockapi, dlq, rule or version)", args[0])}
+	}
 	root.Subcommands = []*ff.Command{
 		newRunCommand(stdout, stderr),
 		newDemoCommand(stdout, stderr),
 		newMockAPICommand(stdout, stderr),
 		newDLQCommand(stdout, stderr),
+		newRuleCommand(os.Stdin, stdout, stderr),
+		newVersionCommand(stdout),
 	}
 	return root
 }

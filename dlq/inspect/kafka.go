@@ -157,7 +157,7 @@ func (k *Kafka) Follow(ctx context.Context, topic string, partition int32, from 
 // consume reads topic/partition from offset from until fn says stop or ctx
 // ends.
 func (k *Kafka) consume(ctx context.Context, topic string, partition int32, from int64, fn func(Message) (stop bool, err error)) error {
-	pc, err := k.consumer.ConsumePartition(topic, partition, from)
+	pc, err := k.consumePartition(ctx, topic, partition, from)
 	if err != nil {
 		return fmt.Errorf("consuming %s/%d from offset %d: %w", topic, partition, from, err)
 	}
@@ -176,6 +176,35 @@ func (k *Kafka) consume(ctx context.Context, topic string, partition int32, from
 			if err != nil || stop {
 				return err
 			}
+		}
+	}
+}
+
+// releaseWait bounds how long consumePartition waits for the previous
+// reader of a partition to let it go.
+const releaseWait = 5 * time.Second
+
+// consumePartition starts a partition consumer. A read ends with
+// AsyncClose, which returns at once (Close would wait for the fetch in
+// flight, about a tenth of a second per partition of a scan), so a second
+// read of the same partition right after the first (replay counts its
+// records, then sends them) can find it still held: sarama then refuses
+// with "already being consumed", and the partition is asked for again
+// until it is released.
+func (k *Kafka) consumePartition(ctx context.Context, topic string, partition int32, from int64) (sarama.PartitionConsumer, error) {
+	deadline := time.Now().Add(releaseWait)
+	for {
+		pc, err := k.consumer.ConsumePartition(topic, partition, from)
+		var ce sarama.ConfigurationError
+		if err == nil || !errors.As(err, &ce) || !strings.Contains(string(ce), "already being consumed") || time.Now().After(deadline) {
+			return pc, err
+		}
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
 		}
 	}
 }

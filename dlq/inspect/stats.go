@@ -36,20 +36,41 @@ type PartitionStats struct {
 	// committed offset (or minus Start when it has none). Nil for the
 	// parking topic, which the group does not consume.
 	Lag *int64 `json:"lag"`
+	// Waiting is what waits now, as opposed to what is merely retained:
+	// for the DLQ and the input topic, the records at or after the group's
+	// committed offset, which it has yet to process (every retained record
+	// when it has none); for the parking topic, the records not replayed.
+	// After an outage has drained, a DLQ retains thousands of records and
+	// has none waiting.
+	Waiting int64 `json:"waiting"`
+	// WaitingByClass counts the DLQ's waiting records by error class.
+	WaitingByClass map[string]int64 `json:"waiting_by_class,omitempty"`
 }
 
 // TopicStats are the figures of one topic, per partition and in total.
 type TopicStats struct {
-	Topic      string           `json:"topic"`
-	Role       Role             `json:"role"`
-	Group      string           `json:"group,omitempty"` // whose lag is reported
-	Total      PartitionStats   `json:"total"`
-	Partitions []PartitionStats `json:"partitions"`
+	Topic string `json:"topic"`
+	Role  Role   `json:"role"`
+	Group string `json:"group,omitempty"` // whose lag is reported
+	// NoCommittedOffsets: Group has no committed offset on any partition
+	// of the topic, so its lag counts every retained record. A mistyped
+	// --group looks exactly like this.
+	NoCommittedOffsets bool             `json:"no_committed_offsets,omitempty"`
+	Total              PartitionStats   `json:"total"`
+	Partitions         []PartitionStats `json:"partitions"`
 }
 
 // Stats reads every record of t and counts it. A scan sees each partition as
-// it was when its scan began; records written since are not counted.
+// it was when its scan began; records written since are not counted. Every
+// DLQ record counts as waiting: see StatsSince.
 func (s Scanner) Stats(ctx context.Context, t Topic) (TopicStats, error) {
+	return s.StatsSince(ctx, t, nil)
+}
+
+// StatsSince is Stats, with the DLQ records at or after committed[partition]
+// (the pipeline group's committed offsets; missing or negative: none)
+// counted as waiting.
+func (s Scanner) StatsSince(ctx context.Context, t Topic, committed map[int32]int64) (TopicStats, error) {
 	ts := TopicStats{Topic: t.Name, Role: t.Role}
 	var mu sync.Mutex
 	parts := map[int32]*PartitionStats{}
@@ -59,7 +80,16 @@ func (s Scanner) Stats(ctx context.Context, t Topic) (TopicStats, error) {
 			mu.Lock()
 			parts[pr.Partition] = ps
 			mu.Unlock()
-			return ps.add
+			from := int64(-1)
+			if c, ok := committed[pr.Partition]; ok && c >= 0 {
+				from = c
+			}
+			return func(r Record) {
+				ps.add(r)
+				if t.Role == RoleDLQ && r.Offset >= from {
+					ps.addWaiting(r)
+				}
+			}
 		},
 		func(ps partitionScan) (bool, error) {
 			p := ps.Range.Partition
@@ -76,6 +106,9 @@ func (s Scanner) Stats(ctx context.Context, t Topic) (TopicStats, error) {
 				if off >= ps.Range.Start {
 					cur.Replayed++
 				}
+			}
+			if t.Role == RoleParking {
+				cur.Waiting = max(cur.Records-cur.Replayed, 0)
 			}
 			ts.Partitions = append(ts.Partitions, cur)
 			return false, nil
@@ -123,11 +156,18 @@ func (ts *TopicStats) SetLag(group string, committed map[int32]int64) {
 		lag := max(p.End-from, 0)
 		p.Lag = &lag
 		total += lag
+		if ts.Role == RoleInput {
+			p.Waiting = lag
+		}
 	}
 	ts.Total.Lag = &total
+	if ts.Role == RoleInput {
+		ts.Total.Waiting = total
+	}
 	if anyCommitted {
 		ts.Total.Committed = &sumCommitted
 	}
+	ts.NoCommittedOffsets = !anyCommitted && len(ts.Partitions) > 0
 }
 
 // add counts one record.
@@ -142,6 +182,15 @@ func (ps *PartitionStats) add(r Record) {
 	}
 	ps.ByAttempt[r.Envelope.Attempt]++
 	ps.failure(r.Envelope.FirstFailure, r.Envelope.FirstFailure)
+}
+
+// addWaiting counts one record that waits.
+func (ps *PartitionStats) addWaiting(r Record) {
+	ps.Waiting++
+	if ps.WaitingByClass == nil {
+		ps.WaitingByClass = map[string]int64{}
+	}
+	ps.WaitingByClass[r.Class()]++
 }
 
 // failure widens the first-failure bounds to [oldest, newest].
@@ -166,6 +215,13 @@ func (ts *TopicStats) sum() {
 		t.Records += p.Records
 		t.ReplayMarkers += p.ReplayMarkers
 		t.Replayed += p.Replayed
+		t.Waiting += p.Waiting
+		for k, v := range p.WaitingByClass {
+			if t.WaitingByClass == nil {
+				t.WaitingByClass = map[string]int64{}
+			}
+			t.WaitingByClass[k] += v
+		}
 		if p.OldestFailure != nil {
 			t.failure(*p.OldestFailure, *p.NewestFailure)
 		}

@@ -119,10 +119,12 @@ func Age(d time.Duration) string {
 }
 
 // WriteStatsTable writes the figures of each topic: one line per partition
-// and one for the total.
+// and one for the total. WAITING (what waits now) comes beside RETAINED
+// (what the topic still holds, processed or not); for the DLQ and the input
+// topic it is the group's lag, for the parking topic what was not replayed.
 func WriteStatsTable(w io.Writer, topics []TopicStats) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOPIC\tROLE\tPARTITION\tRECORDS\tOLDEST FAILURE\tNEWEST FAILURE\tREPLAYED\tLAG\tBY ERROR CLASS\tBY ATTEMPT")
+	fmt.Fprintln(tw, "TOPIC\tROLE\tPARTITION\tRETAINED\tWAITING\tOLDEST FAILURE\tNEWEST FAILURE\tREPLAYED\tWAITING BY CLASS\tBY ERROR CLASS\tBY ATTEMPT")
 	for _, t := range topics {
 		for _, p := range t.Partitions {
 			fmt.Fprintln(tw, statsRow(t, p, strconv.Itoa(int(*p.Partition))))
@@ -145,19 +147,15 @@ func statsRow(t TopicStats, p PartitionStats, part string) string {
 		}
 		return tp.UTC().Format("2006-01-02T15:04:05Z")
 	}
-	lag := ""
-	if p.Lag != nil {
-		lag = strconv.FormatInt(*p.Lag, 10)
-	}
+	waiting := strconv.FormatInt(p.Waiting, 10)
 	replayed := ""
 	if t.Role == RoleParking {
 		replayed = strconv.FormatInt(p.Replayed, 10)
 	}
-	classes := make([]string, 0, len(p.ByClass))
-	for k, v := range p.ByClass {
-		classes = append(classes, fmt.Sprintf("%s=%d", k, v))
+	classes, waitingClasses := countsByClass(p.ByClass), ""
+	if t.Role == RoleDLQ {
+		waitingClasses = countsByClass(p.WaitingByClass)
 	}
-	sort.Strings(classes)
 	attempts := make([]int, 0, len(p.ByAttempt))
 	for k := range p.ByAttempt {
 		attempts = append(attempts, k)
@@ -168,8 +166,18 @@ func statsRow(t TopicStats, p PartitionStats, part string) string {
 		as = append(as, fmt.Sprintf("%d=%d", a, p.ByAttempt[a]))
 	}
 	return strings.Join([]string{
-		t.Topic, string(t.Role), part, strconv.FormatInt(p.Records, 10),
-		dash(stamp(p.OldestFailure)), dash(stamp(p.NewestFailure)), dash(replayed), dash(lag),
-		dash(strings.Join(classes, " ")), dash(strings.Join(as, " ")),
+		t.Topic, string(t.Role), part, strconv.FormatInt(p.Records, 10), waiting,
+		dash(stamp(p.OldestFailure)), dash(stamp(p.NewestFailure)), dash(replayed),
+		dash(waitingClasses), dash(classes), dash(strings.Join(as, " ")),
 	}, "\t")
+}
+
+// countsByClass is "a=1 b=2", sorted by class.
+func countsByClass(m map[string]int64) string {
+	classes := make([]string, 0, len(m))
+	for k, v := range m {
+		classes = append(classes, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(classes)
+	return strings.Join(classes, " ")
 }

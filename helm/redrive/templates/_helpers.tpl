@@ -211,3 +211,20 @@ topic's partition count, since pods beyond it only stand by.
 {{- end -}}
 {{- int $max -}}
 {{- end }}
+
+{{/*
+redrive.replicaCap is an autoscaler's maximum: the value given (max) or,
+by default, the input topic's partition count, which it may not exceed
+since pods beyond it only stand by. what names the value in errors.
+*/}}
+{{- define "redrive.replicaCap" -}}
+{{- $p := .root.Values.topics.partitions -}}
+{{- if not $p -}}
+{{- fail (printf "%s defaults to topics.partitions, which is not set: give the input topic's partition count" .what) -}}
+{{- end -}}
+{{- $max := .max | default $p -}}
+{{- if gt (int $max) (int $p) -}}
+{{- fail (printf "%s (%v) exceeds topics.partitions (%v): pods beyond the partition count would only stand by" .what $max $p) -}}
+{{- end -}}
+{{- int $max -}}
+{{- end }}
