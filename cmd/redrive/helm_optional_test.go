@@ -52,11 +52,9 @@ networkPolicy:
 `
 
 // pendingMetrics are alerted on but exported by code being written
-// elsewhere (the Kafka session supervisor and the lag metrics).
+// elsewhere (the lag metrics).
 var pendingMetrics = map[string][]string{
-	"redrive_kafka_session_restarts_total": {"cause"},
-	"redrive_kafka_session_up":             nil,
-	"redrive_consumer_lag_records":         {"topic", "partition"},
+	"redrive_consumer_lag_records": {"topic", "partition"},
 }
 
 // wantAlerts are the alerts on-call asked for.
