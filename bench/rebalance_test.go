@@ -21,7 +21,7 @@ func TestParseMemberLog(t *testing.T) {
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	log := strings.Join([]string{
 		logLine(at(0), "redrive running", `,"group":"g"`),
-		logLine(at(10), "setup generation 7, claims=map[string][]int32{\"t\":[]int32{0, 1}}", `,"component":"goka"`),
+		logLine(at(10), "[Processor g] setup generation 7, claims=map[string][]int32{\"t\":[]int32{0, 1}}", `,"component":"goka"`),
 		logLine(at(11), "partitions assigned", `,"partitions":[0,1],"standby":false`),
 		logLine(at(500), "Consumer group returned, Rebalancing.", `,"component":"goka"`),
 		`panic: not JSON`,
@@ -144,5 +144,20 @@ func TestMedian(t *testing.T) {
 		if got := median(tt.v); got != tt.want {
 			t.Errorf("median(%v) = %v, want %v", tt.v, got, tt.want)
 		}
+	}
+}
+
+// TestTriggerPhase proves that the triggers are spread evenly over one
+// heartbeat interval, starting at once.
+func TestTriggerPhase(t *testing.T) {
+	var got []time.Duration
+	for i := range 3 {
+		got = append(got, triggerPhase(i, 3))
+	}
+	if want := []time.Duration{0, time.Second, 2 * time.Second}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("triggerPhase(i, 3) = %v, want %v", got, want)
+	}
+	if got := triggerPhase(0, 0); got != 0 {
+		t.Errorf("triggerPhase(0, 0) = %v, want 0", got)
 	}
 }
