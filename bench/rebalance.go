@@ -345,12 +345,15 @@ func parseMemberLog(member string, data []byte) []memberEvent {
 			}
 			continue
 		}
-		switch l.Msg {
-		case msgAssigned:
+		switch {
+		case l.Msg == msgAssigned:
 			out = append(out, memberEvent{Member: member, At: l.Time, Msg: l.Msg, Partitions: l.Partitions, Generation: gen})
 			gen = -1 // a later set-up that goka did not log must not inherit it
-		case msgRunning, msgStopping, msgRevoked:
+		case l.Msg == msgRunning, l.Msg == msgStopping:
 			out = append(out, memberEvent{Member: member, At: l.Time, Msg: l.Msg, Generation: -1})
+		case strings.HasPrefix(l.Msg, msgRevoked):
+			// Also the warning "partition revoked; records let go ...".
+			out = append(out, memberEvent{Member: member, At: l.Time, Msg: msgRevoked, Generation: -1})
 		}
 	}
 	return out

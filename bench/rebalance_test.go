@@ -14,8 +14,9 @@ func logLine(at time.Time, msg string, extra string) string {
 
 // TestParseMemberLog proves that the membership lines are read with their
 // times, that a "partitions assigned" line takes the generation of goka's
-// "setup generation" line before it (and only that one), and that other
-// and unreadable lines are skipped.
+// "setup generation" line before it (and only that one), that a revoke
+// that let records go counts as a revoke, and that other and unreadable
+// lines are skipped.
 func TestParseMemberLog(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 5, 0, 0, 123456789, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
@@ -26,6 +27,8 @@ func TestParseMemberLog(t *testing.T) {
 		logLine(at(500), "Consumer group returned, Rebalancing.", `,"component":"goka"`),
 		`panic: not JSON`,
 		logLine(at(600), "partition revoked", `,"partition":1,"handed_off":0`),
+		logLine(at(650), "partition revoked; records let go uncommitted, to be read again after the rejoin", `,"partition":2`),
+		logLine(at(660), "partitions revoked everywhere", ``),
 		logLine(at(700), "partitions assigned", `,"partitions":[],"standby":true`),
 		logLine(at(900), "stopping", `,"grace":"30s"`),
 		`{"time":"2026-12-02T05:00:01Z","msg":"partitions assig`, // half-written
@@ -35,6 +38,7 @@ func TestParseMemberLog(t *testing.T) {
 		{"a", at(0), msgRunning, nil, -1},
 		{"a", at(11), msgAssigned, []int32{0, 1}, 7},
 		{"a", at(600), msgRevoked, nil, -1},
+		{"a", at(650), msgRevoked, nil, -1},
 		{"a", at(700), msgAssigned, []int32{}, -1},
 		{"a", at(900), msgStopping, nil, -1},
 	}
