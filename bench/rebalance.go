@@ -26,6 +26,9 @@ type rebalanceResult struct {
 	Rate       int    `json:"produce_rate_per_sec"`
 	Produced   int    `json:"produced"`
 	Flags      string `json:"member_flags"`
+	// Heartbeat is the members' heartbeat interval; the triggers are
+	// spread over one.
+	Heartbeat float64 `json:"heartbeat_interval_seconds"`
 	// Rebalances are the measured rebalances, in order.
 	Rebalances []rebalanceEvent `json:"rebalances"`
 	// The pause figures are over every rebalance, then by kind; seconds.
@@ -71,14 +74,16 @@ type rebalanceEvent struct {
 // "partition revoked" line waits for) is one small upload, and committed
 // offsets, which confirm that consumption resumed, move every second or
 // two.
-var rebalanceFlags = []string{"--batch-max-age", "1s"}
+func rebalanceFlags() []string { return []string{"--batch-max-age", "1s"} }
 
 func (b *bench) rebalance(ctx context.Context) error {
 	topic, group := "wr-rebalance", "bench-wr-redrive"
 	res := &rebalanceResult{
 		Partitions: b.sz.Partitions, Rate: b.sz.RebalanceRate,
-		Flags: strings.Join(rebalanceFlags, " "), TargetSeconds: rebalanceTarget.Seconds(),
+		Flags: strings.Join(rebalanceFlags(), " "), TargetSeconds: rebalanceTarget.Seconds(),
 	}
+	heartbeat := b.heartbeatInterval()
+	res.Heartbeat = heartbeat.Seconds()
 	b.res.Rebalance = res
 	if err := b.createTopics(ctx, topic); err != nil {
 		return err
@@ -111,7 +116,7 @@ func (b *bench) rebalance(ctx context.Context) error {
 	}
 	defer stopFlow() //nolint:errcheck // on the error path only; the error that ended the run is reported
 
-	a, err := b.startRedrive("wr-a", topic, group, "wr", rebalanceFlags...)
+	a, err := b.startRedrive("wr-a", topic, group, "wr", rebalanceFlags()...)
 	if err != nil {
 		return err
 	}
@@ -130,14 +135,14 @@ func (b *bench) rebalance(ctx context.Context) error {
 		}
 	}()
 	for i := range b.sz.Rebalances {
-		if err := sleepCtx(ctx, triggerPhase(i, b.sz.Rebalances)); err != nil {
+		if err := sleepCtx(ctx, triggerPhase(i, b.sz.Rebalances, heartbeat)); err != nil {
 			return err
 		}
 		var ev rebalanceEvent
 		at := time.Now()
 		if i%2 == 0 {
 			name := fmt.Sprintf("wr-b%d", i/2+1)
-			if joiner, err = b.startRedrive(name, topic, group, "wr", rebalanceFlags...); err != nil {
+			if joiner, err = b.startRedrive(name, topic, group, "wr", rebalanceFlags()...); err != nil {
 				return err
 			}
 			ev, err = b.awaitRebalance(ctx, "join", name, at, topic, group, []*redriveProc{a, joiner}, []string{a.name, name})
@@ -179,9 +184,12 @@ func (b *bench) rebalance(ctx context.Context) error {
 	return nil
 }
 
-// heartbeatInterval is sarama's Consumer.Group.Heartbeat.Interval, which
-// redrive keeps: a member learns of a rebalance from its next heartbeat.
-const heartbeatInterval = 3 * time.Second
+// heartbeatInterval is how often the members heartbeat: a member learns
+// of a rebalance from its next heartbeat. It is sarama's default, 3 s,
+// unless -redrive-flags sets redrive's --heartbeat-interval.
+func (b *bench) heartbeatInterval() time.Duration {
+	return flagLast(b.opts.RedriveFlags, "--heartbeat-interval", 3*time.Second, time.ParseDuration)
+}
 
 // triggerPhase is how long to wait, once the group has settled, before
 // rebalance i of n. A member's heartbeats tick from its session's set-up,
@@ -189,8 +197,8 @@ const heartbeatInterval = 3 * time.Second
 // meet the same heartbeat phase and every leave would show the same
 // detection delay; spreading the triggers over one heartbeat interval
 // samples it evenly.
-func triggerPhase(i, n int) time.Duration {
-	return time.Duration(i) * heartbeatInterval / time.Duration(max(n, 1))
+func triggerPhase(i, n int, heartbeat time.Duration) time.Duration {
+	return time.Duration(i) * heartbeat / time.Duration(max(n, 1))
 }
 
 // summarise computes the medians and the maximum of the rebalances.
@@ -222,11 +230,11 @@ func (b *bench) rebalanceRows(res *rebalanceResult) {
 	}
 	ref := fmt.Sprintf("%s s target (issue 10)", fnum(res.TargetSeconds))
 	target := fmt.Sprintf("< %s s", fnum(res.TargetSeconds))
-	b.res.add(w, fmt.Sprintf("pause (s), median of %d rebalances (%d joins, %d leaves of a 2nd member; %d partitions, %d records/s): first \"partition revoked\" or leaver's \"stopping\" line → last \"partitions assigned\" of the settled generation", n, joins, n-joins, res.Partitions, res.Rate),
+	b.res.add(w, fmt.Sprintf("pause (s), median of %d rebalances (a 2nd member: joins %d, leaves %d; %d partitions, %d records/s): first \"partition revoked\" or leaver's \"stopping\" line → last \"partitions assigned\" of the settled generation", n, joins, n-joins, res.Partitions, res.Rate),
 		fnum(res.MedianPause), ref, fratio(res.MedianPause, res.TargetSeconds), target, check(n > 0 && res.MedianPause < res.TargetSeconds))
 	b.res.add(w, fmt.Sprintf("pause (s), max of %d", n),
 		fnum(res.MaxPause), ref, fratio(res.MaxPause, res.TargetSeconds), target, check(n > 0 && res.MaxPause < res.TargetSeconds))
-	b.res.add(w, "pause (s), median of joins / of leaves (a leave's includes the others' wait for their next heartbeat, up to 3 s)",
+	b.res.add(w, fmt.Sprintf("pause (s), median of joins / of leaves (a leave's includes the others' wait for their next heartbeat, up to %s s)", fnum(res.Heartbeat)),
 		fnum(res.JoinMedianPause)+" / "+fnum(res.LeaveMedianPause), ref,
 		fratio(res.JoinMedianPause, res.TargetSeconds)+" / "+fratio(res.LeaveMedianPause, res.TargetSeconds), "", nil)
 	b.res.add(w, "joiner's \"redrive running\" → last \"partitions assigned\" (s), median of joins (adds its join and the others' heartbeat wait, while they still consume)",

@@ -152,16 +152,28 @@ func TestMedian(t *testing.T) {
 }
 
 // TestTriggerPhase proves that the triggers are spread evenly over one
-// heartbeat interval, starting at once.
+// heartbeat interval, starting at once, and that the interval follows
+// --heartbeat-interval in -redrive-flags.
 func TestTriggerPhase(t *testing.T) {
 	var got []time.Duration
 	for i := range 3 {
-		got = append(got, triggerPhase(i, 3))
+		got = append(got, triggerPhase(i, 3, 3*time.Second))
 	}
 	if want := []time.Duration{0, time.Second, 2 * time.Second}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("triggerPhase(i, 3) = %v, want %v", got, want)
+		t.Errorf("triggerPhase(i, 3, 3s) = %v, want %v", got, want)
 	}
-	if got := triggerPhase(0, 0); got != 0 {
-		t.Errorf("triggerPhase(0, 0) = %v, want 0", got)
+	if got := triggerPhase(0, 0, time.Second); got != 0 {
+		t.Errorf("triggerPhase(0, 0, 1s) = %v, want 0", got)
+	}
+	for flags, want := range map[string]time.Duration{
+		"":                                 3 * time.Second,
+		"--heartbeat-interval 1s":          time.Second,
+		"--heartbeat-interval=500ms --x 1": 500 * time.Millisecond,
+		"--heartbeat-interval 1s --heartbeat-interval bad": time.Second,
+	} {
+		b := &bench{opts: options{RedriveFlags: flags}}
+		if got := b.heartbeatInterval(); got != want {
+			t.Errorf("heartbeatInterval with %q = %v, want %v", flags, got, want)
+		}
 	}
 }
