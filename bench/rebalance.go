@@ -229,6 +229,7 @@ func (res *rebalanceResult) summarise() {
 	}
 }
 
+// rebalanceRows adds workload r's rows to the table.
 func (b *bench) rebalanceRows(res *rebalanceResult) {
 	const w = "r rebalance pause"
 	n, joins := len(res.Rebalances), 0
