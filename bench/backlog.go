@@ -147,16 +147,20 @@ func (b *bench) backlog(ctx context.Context) error {
 
 // flagInt is the value of the last --name N in a space-separated flag
 // list, or def when there is none.
-func flagInt(flags, name string, def int) int {
+func flagInt(flags, name string, def int) int { return flagLast(flags, name, def, strconv.Atoi) }
+
+// flagLast is the value of the last --name V or --name=V in a
+// space-separated flag list that parse accepts, or def when there is none.
+func flagLast[T any](flags, name string, def T, parse func(string) (T, error)) T {
 	fields := strings.Fields(flags)
 	for i := len(fields) - 1; i >= 0; i-- {
 		if v, ok := strings.CutPrefix(fields[i], name+"="); ok {
-			if n, err := strconv.Atoi(v); err == nil {
+			if n, err := parse(v); err == nil {
 				return n
 			}
 		}
 		if fields[i] == name && i+1 < len(fields) {
-			if n, err := strconv.Atoi(fields[i+1]); err == nil {
+			if n, err := parse(fields[i+1]); err == nil {
 				return n
 			}
 		}

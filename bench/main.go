@@ -46,6 +46,8 @@ type sizes struct {
 	BacklogWindow  time.Duration // longest workload 4 observes the backlog
 	ProfileRecords int           // in-process CPU profile of workload 1
 	HeapRecords    int           // in-process heap profile of workload 4
+	Rebalances     int           // workload r: joins and leaves of a second member, alternating
+	RebalanceRate  int           // records/s produced during workload r
 }
 
 func fullSizes() sizes {
@@ -56,6 +58,7 @@ func fullSizes() sizes {
 		Outage: 60 * time.Second, OutageLead: 10 * time.Second, OutageRate: 400,
 		BacklogRecords: 1_000_000, BacklogWindow: 4 * time.Minute,
 		ProfileRecords: 200_000, HeapRecords: 200_000,
+		Rebalances: 5, RebalanceRate: 1000,
 	}
 }
 
@@ -67,6 +70,7 @@ func quickSizes() sizes {
 		Outage: 15 * time.Second, OutageLead: 5 * time.Second, OutageRate: 200,
 		BacklogRecords: 100_000, BacklogWindow: time.Minute,
 		ProfileRecords: 50_000, HeapRecords: 50_000,
+		Rebalances: 3, RebalanceRate: 500,
 	}
 }
 
@@ -85,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.Quick, "quick", false, "small sizes: every workload in a few minutes")
-	fs.StringVar(&o.Only, "only", "", "comma-separated workloads to run, e.g. 1,3 (5 comes with 1; p and h are the CPU and heap profiles); default all")
+	fs.StringVar(&o.Only, "only", "", "comma-separated workloads to run, e.g. 1,3 (5 comes with 1; r is the rebalance pause; p and h are the CPU and heap profiles); default all")
 	fs.StringVar(&o.Out, "out", "bench/results", "directory of the JSON results and profiles")
 	fs.BoolVar(&o.Embedded, "embedded", false, "use the embedded broker and S3 even when the real ones can start")
 	fs.BoolVar(&o.Profile, "profile", true, "profile in-process runs: pass-through (CPU, allocations) and backlog (heap)")
@@ -153,6 +157,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		{"2", "2 enrichment", b.enrichment},
 		{"3", "3 outage", b.outage},
 		{"4", "4 backlog memory", b.backlog},
+		{"r", "r rebalance pause", b.rebalance},
 		{"p", "CPU profile of pass-through", b.profile},
 		{"h", "heap profile of the backlog", b.heapProfile},
 	} {

@@ -13,29 +13,30 @@ import (
 // results is everything one run measured; it is written as JSON and
 // summarised as the Markdown table.
 type results struct {
-	Started      time.Time       `json:"started"`
-	Finished     time.Time       `json:"finished"`
-	Command      string          `json:"command"`
-	Quick        bool            `json:"quick"`
-	RedriveFlags string          `json:"redrive_flags,omitempty"`
-	RedriveEnv   string          `json:"redrive_env,omitempty"`
-	Services     string          `json:"services"` // "real" or "embedded"
-	ServicesInfo string          `json:"services_info"`
-	Commit       string          `json:"commit"`
-	GoVersion    string          `json:"go_version"`
-	CPUs         int             `json:"cpus"`
-	LoadStart    string          `json:"load_avg_start"`
-	LoadEnd      string          `json:"load_avg_end"`
-	Logs         string          `json:"logs"`
-	Rows         []row           `json:"table"`
-	PassThrough  *passResult     `json:"pass_through,omitempty"`
-	Objects      *objectsResult  `json:"s3_objects,omitempty"`
-	Enrichment   *enrichResult   `json:"enrichment,omitempty"`
-	Outage       *outageResult   `json:"outage,omitempty"`
-	Backlog      *backlogResult  `json:"backlog,omitempty"`
-	Profile      *profileResult  `json:"profile,omitempty"`
-	Heap         *heapResult     `json:"heap_profile,omitempty"`
-	Errors       []workloadError `json:"errors,omitempty"`
+	Started      time.Time        `json:"started"`
+	Finished     time.Time        `json:"finished"`
+	Command      string           `json:"command"`
+	Quick        bool             `json:"quick"`
+	RedriveFlags string           `json:"redrive_flags,omitempty"`
+	RedriveEnv   string           `json:"redrive_env,omitempty"`
+	Services     string           `json:"services"` // "real" or "embedded"
+	ServicesInfo string           `json:"services_info"`
+	Commit       string           `json:"commit"`
+	GoVersion    string           `json:"go_version"`
+	CPUs         int              `json:"cpus"`
+	LoadStart    string           `json:"load_avg_start"`
+	LoadEnd      string           `json:"load_avg_end"`
+	Logs         string           `json:"logs"`
+	Rows         []row            `json:"table"`
+	PassThrough  *passResult      `json:"pass_through,omitempty"`
+	Objects      *objectsResult   `json:"s3_objects,omitempty"`
+	Enrichment   *enrichResult    `json:"enrichment,omitempty"`
+	Outage       *outageResult    `json:"outage,omitempty"`
+	Backlog      *backlogResult   `json:"backlog,omitempty"`
+	Rebalance    *rebalanceResult `json:"rebalance,omitempty"`
+	Profile      *profileResult   `json:"profile,omitempty"`
+	Heap         *heapResult      `json:"heap_profile,omitempty"`
+	Errors       []workloadError  `json:"errors,omitempty"`
 }
 
 // workloadError is a workload that could not finish; the others still ran.
