@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redrive-io/redrive/pipeline"
 )
 
 // rebalanceTarget is issue 10's target for one rebalance on one node.
@@ -194,10 +196,12 @@ func (b *bench) rebalance(ctx context.Context) error {
 }
 
 // heartbeatInterval is how often the members heartbeat: a member learns
-// of a rebalance from its next heartbeat. It is sarama's default, 3 s,
-// unless -redrive-flags sets redrive's --heartbeat-interval.
+// of a rebalance from its next heartbeat. It is redrive's default unless
+// -redrive-flags sets --heartbeat-interval.
 func (b *bench) heartbeatInterval() time.Duration {
-	return flagLast(b.opts.RedriveFlags, "--heartbeat-interval", 3*time.Second, time.ParseDuration)
+	var d pipeline.Config
+	d.SetDefaults()
+	return flagLast(b.opts.RedriveFlags, "--heartbeat-interval", d.HeartbeatInterval, time.ParseDuration)
 }
 
 // triggerPhase is how long to wait, once the group has settled, before

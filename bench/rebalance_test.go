@@ -166,8 +166,8 @@ func TestTriggerPhase(t *testing.T) {
 		t.Errorf("triggerPhase(0, 0, 1s) = %v, want 0", got)
 	}
 	for flags, want := range map[string]time.Duration{
-		"":                                 3 * time.Second,
-		"--heartbeat-interval 1s":          time.Second,
+		"":                                 time.Second, // redrive's default
+		"--heartbeat-interval 3s":          3 * time.Second,
 		"--heartbeat-interval=500ms --x 1": 500 * time.Millisecond,
 		"--heartbeat-interval 1s --heartbeat-interval bad": time.Second,
 	} {
