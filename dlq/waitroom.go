@@ -8,13 +8,13 @@ import (
 
 // WaitRoom holds dead-lettered records until their not-before time, then
 // hands each to a callback. It never sleeps in the caller: a single timer is
-// armed for the earliest record. Capacity is advisory: Add reports when the
-// room is full so that the caller pauses fetching (records already fetched
-// still arrive after a pause and must be accepted, so Add never refuses).
+// armed for the earliest record. It has no capacity: records already
+// fetched still arrive after a pause and must be accepted, so the owner
+// bounds it by pausing fetching on Len (the pipeline pauses at
+// --max-waiting and resumes at half).
 type WaitRoom[T any] struct {
-	capacity int
-	due      func(T)
-	now      func() time.Time
+	due func(T)
+	now func() time.Time
 
 	mu     sync.Mutex
 	items  waitHeap[T]
@@ -24,16 +24,14 @@ type WaitRoom[T any] struct {
 }
 
 // NewWaitRoom returns a room that calls due (from its own timer goroutine)
-// for each record whose time has come. capacity is the number of records held
-// before Add reports full.
-func NewWaitRoom[T any](capacity int, due func(T)) *WaitRoom[T] {
-	return &WaitRoom[T]{capacity: capacity, due: due, now: time.Now}
+// for each record whose time has come.
+func NewWaitRoom[T any](due func(T)) *WaitRoom[T] {
+	return &WaitRoom[T]{due: due, now: time.Now}
 }
 
-// Add holds item until notBefore and reports whether the room is now at or
-// over capacity. An item already due is handed to the callback at once, on
-// the timer goroutine, never on the caller's.
-func (w *WaitRoom[T]) Add(notBefore time.Time, item T) (full bool) {
+// Add holds item until notBefore. An item already due is handed to the
+// callback at once, on the timer goroutine, never on the caller's.
+func (w *WaitRoom[T]) Add(notBefore time.Time, item T) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -44,7 +42,6 @@ func (w *WaitRoom[T]) Add(notBefore time.Time, item T) (full bool) {
 	w.seq++
 	heap.Push(&w.items, waiting[T]{at: notBefore, seq: w.seq, item: item})
 	w.arm()
-	return len(w.items) >= w.capacity
 }
 
 // Len is the number of records held.
@@ -52,11 +49,6 @@ func (w *WaitRoom[T]) Len() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.items)
-}
-
-// Full reports whether the room is at or over capacity.
-func (w *WaitRoom[T]) Full() bool {
-	return w.Len() >= w.capacity
 }
 
 // Close stops the timer and returns every record still held, earliest first,

@@ -19,7 +19,7 @@ func TestWaitRoomHandsRecordsOverWhenDue(t *testing.T) {
 		}
 		var out []got
 		start := time.Now()
-		w := NewWaitRoom(100, func(id int) {
+		w := NewWaitRoom(func(id int) {
 			mu.Lock()
 			out = append(out, got{id, time.Now()})
 			mu.Unlock()
@@ -50,16 +50,16 @@ func TestWaitRoomHandsRecordsOverWhenDue(t *testing.T) {
 	})
 }
 
-func TestWaitRoomReportsFullAndCloseReturnsWhatIsHeld(t *testing.T) {
+func TestWaitRoomCountsAndCloseReturnsWhatIsHeld(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		called := false
-		w := NewWaitRoom(3, func(int) { called = true })
+		w := NewWaitRoom(func(int) { called = true })
 		later := time.Now().Add(time.Hour)
-		if w.Add(later, 1) || w.Add(later.Add(time.Second), 2) {
-			t.Fatal("full below capacity")
-		}
-		if !w.Add(later.Add(-time.Second), 3) || !w.Full() {
-			t.Fatal("not full at capacity")
+		w.Add(later, 1)
+		w.Add(later.Add(time.Second), 2)
+		w.Add(later.Add(-time.Second), 3)
+		if w.Len() != 3 {
+			t.Fatalf("Len = %d, want 3", w.Len())
 		}
 		held := w.Close()
 		if len(held) != 3 || held[0] != 3 || held[1] != 1 || held[2] != 2 {

@@ -52,7 +52,7 @@ type partition struct {
 
 func newPartition(p *Processor, ctx context.Context, id int32) *partition {
 	part := &partition{p: p, id: id, ctx: ctx, writes: map[*record]*time.Timer{}}
-	part.waiting = dlq.NewWaitRoom(p.cfg.MaxWaiting, part.due)
+	part.waiting = dlq.NewWaitRoom(part.due)
 	l := part.label()
 	part.gPending = p.metrics.pending.WithLabelValues(l)
 	part.gWaiting = p.metrics.waiting.WithLabelValues(l)
