@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,14 +46,20 @@ func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
 	topo.Enrich.Client.BreakerOpenFor = 200 * time.Millisecond
 	topo.Sink.MaxAge = 200 * time.Millisecond
 	topo.S3.Bucket = "out"
-	topo.S3.Client.Endpoint = s3srv.URL
+	// The S3 and HTTP clients are injected (WithS3Client,
+	// WithEnrichHTTPClient): the configured endpoint answers nothing, so
+	// the run only works if the injected clients are the ones used.
+	topo.S3.Client.Endpoint = "http://127.0.0.1:1"
 	topo.S3.Client.PathStyle = true
 	topo.S3.Client.AccessKeyID, topo.S3.Client.SecretAccessKey = "x", "y"
 	topo.HTTPAddr = "127.0.0.1:0"
+	client := s3Client(t, s3srv.URL, "x", "y")
+	apiCalls := &countingTransport{base: http.DefaultTransport}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := topo.Start(ctx, redrive.WithLogger(log))
+	r, err := topo.Start(ctx, redrive.WithLogger(log), redrive.WithS3Client(client),
+		redrive.WithEnrichHTTPClient(&http.Client{Transport: apiCalls}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +67,6 @@ func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
 	go func() { done <- r.Run(ctx) }()
 
 	want := produce(t, k.Brokers(), "in", sampleRecords(2000, 50))
-	client := s3Client(t, s3srv.URL, "x", "y")
 	waitFor(t, 60*time.Second, "every record in S3 or parking", func() bool {
 		counts, _ := readS3(t, client, "out")
 		parked := readTopic(t, k.Brokers(), "in.parking")
@@ -80,6 +86,9 @@ func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
 		return missing == 0
 	})
 	checkHTTP(t, r.HTTPAddr())
+	if apiCalls.n.Load() == 0 {
+		t.Fatal("the injected enrichment HTTP client carried no request")
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
@@ -110,4 +119,15 @@ func checkHTTP(t *testing.T, addr string) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
+}
+
+// countingTransport counts the requests it carries.
+type countingTransport struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
 }
