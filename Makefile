@@ -26,10 +26,13 @@ build:
 demo:
 	$(GO) run ./cmd/redrive demo
 
-## test: unit tests, then the end-to-end suite against real Kafka and S3.
+## test: the unit packages under the race detector, then everything else,
+## including the end-to-end suite against real Kafka and S3.
+UNIT_PKGS := ./pipeline/... ./dlq/... ./sinks/... ./enrich/...
 test: tools
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 14m ./...
+	$(GO) test -count=1 -race -timeout 10m $(UNIT_PKGS)
+	$(GO) test -count=1 -timeout 14m $$($(GO) list ./... | grep -vE '/(pipeline|dlq|sinks|enrich)(/|$$)')
 
 ## bench: the benchmark suite against real Kafka and S3 (embedded ones if they
 ## cannot start): a Markdown table on stdout, JSON under bench/results/.
