@@ -11,6 +11,7 @@ package redrive
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/redrive-io/redrive/enrich"
@@ -134,3 +135,8 @@ func (t Topology) Validate() error {
 	}
 	return nil
 }
+
+// LogValue formats the topology for structured logs with every secret
+// redacted (the S3 secret key, the SASL password, the enrichment headers):
+// slog's JSON handler would otherwise encode the fields themselves.
+func (t Topology) LogValue() slog.Value { return slog.StringValue(fmt.Sprintf("%+v", t)) }

@@ -3,6 +3,8 @@ package enrich
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -161,3 +163,27 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// String formats the configuration with the header values and any password
+// in the URL redacted (headers carry credentials such as Authorization), so
+// that a config printed with %v or %+v never shows them.
+func (c Config) String() string {
+	type plain Config // without this method, so no recursion
+	p := plain(c)
+	if len(c.Headers) > 0 {
+		p.Headers = make(map[string]string, len(c.Headers))
+		for name := range c.Headers {
+			p.Headers[name] = "<redacted>"
+		}
+	}
+	if u, err := url.Parse(c.URL); err == nil && u.User != nil {
+		if _, hasPassword := u.User.Password(); hasPassword {
+			u.User = url.UserPassword(u.User.Username(), "redacted")
+			p.URL = u.String()
+		}
+	}
+	return fmt.Sprintf("%+v", p)
+}
+
+// LogValue keeps the secrets out of structured logs.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }

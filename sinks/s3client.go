@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 
@@ -86,3 +87,17 @@ func NewS3Client(ctx context.Context, cfg S3ClientConfig) (*s3.Client, error) {
 		}
 	}), nil
 }
+
+// String formats the configuration with the secret key redacted, so that a
+// config printed with %v or %+v never shows it.
+func (c S3ClientConfig) String() string {
+	type plain S3ClientConfig // without this method, so no recursion
+	p := plain(c)
+	if p.SecretAccessKey != "" {
+		p.SecretAccessKey = "<redacted>"
+	}
+	return fmt.Sprintf("%+v", p)
+}
+
+// LogValue keeps the secret key out of structured logs.
+func (c S3ClientConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
