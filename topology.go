@@ -106,8 +106,11 @@ func (t Topology) Validate() error {
 	default:
 		return fmt.Errorf("start-offset: %q is not oldest or newest", t.StartOffset)
 	}
-	if t.Topics.Partitions < 0 || t.Topics.ReplicationFactor < 0 {
-		return errors.New("partitions and replication-factor: must not be negative")
+	if t.Topics.Partitions < 0 {
+		return fmt.Errorf("partitions: must not be negative, got %d", t.Topics.Partitions)
+	}
+	if t.Topics.ReplicationFactor < 0 {
+		return fmt.Errorf("replication-factor: must not be negative, got %d", t.Topics.ReplicationFactor)
 	}
 	switch {
 	case t.S3.Bucket == "" && t.OutputDir == "":

@@ -48,13 +48,13 @@ func (p *Policy) SetDefaults() {
 func (p Policy) Validate() error {
 	switch {
 	case p.Base <= 0:
-		return fmt.Errorf("retry base must be positive, got %s", p.Base)
+		return fmt.Errorf("retry-base: must be positive, got %s", p.Base)
 	case p.MaxDelay < p.Base:
-		return fmt.Errorf("retry max delay (%s) must be at least the retry base (%s)", p.MaxDelay, p.Base)
+		return fmt.Errorf("retry-max-delay: %s must be at least retry-base (%s)", p.MaxDelay, p.Base)
 	case p.MaxAttempts < 1:
-		return fmt.Errorf("max attempts must be at least 1, got %d", p.MaxAttempts)
+		return fmt.Errorf("max-attempts: must be at least 1, got %d", p.MaxAttempts)
 	case p.MaxAge <= 0:
-		return fmt.Errorf("max age must be positive, got %s", p.MaxAge)
+		return fmt.Errorf("max-age: must be positive, got %s", p.MaxAge)
 	}
 	return nil
 }

@@ -72,10 +72,10 @@ func TestPolicyValidateNamesTheSetting(t *testing.T) {
 		p    Policy
 		want string
 	}{
-		{Policy{Base: 0, MaxDelay: 1, MaxAttempts: 1, MaxAge: 1}, "retry base"},
-		{Policy{Base: 2, MaxDelay: 1, MaxAttempts: 1, MaxAge: 1}, "max delay"},
-		{Policy{Base: 1, MaxDelay: 1, MaxAttempts: 0, MaxAge: 1}, "max attempts"},
-		{Policy{Base: 1, MaxDelay: 1, MaxAttempts: 1, MaxAge: 0}, "max age"},
+		{Policy{Base: 0, MaxDelay: 1, MaxAttempts: 1, MaxAge: 1}, "retry-base:"},
+		{Policy{Base: 2, MaxDelay: 1, MaxAttempts: 1, MaxAge: 1}, "retry-max-delay:"},
+		{Policy{Base: 1, MaxDelay: 1, MaxAttempts: 0, MaxAge: 1}, "max-attempts:"},
+		{Policy{Base: 1, MaxDelay: 1, MaxAttempts: 1, MaxAge: 0}, "max-age:"},
 	} {
 		if err := tc.p.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Validate(%+v) = %v, want it to name %q", tc.p, err, tc.want)

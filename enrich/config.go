@@ -114,52 +114,53 @@ func (c Config) retries() int {
 	return c.Retries
 }
 
-// Validate reports every invalid field; each error names its field, e.g.
-// "enrich: URL: ...". It expects SetDefaults to have run.
+// Validate reports every invalid field; each error begins with the name of
+// the redrive flag that sets it ("enrich-url: ..."), or Config.Field for a
+// field no flag sets. It expects SetDefaults to have run.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("enrich: %s: "+format, append([]any{field}, args...)...))
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
 	}
 	if _, err := parseTemplate(c.URL); err != nil {
-		errs = append(errs, fmt.Errorf("enrich: URL: %w", err))
+		errs = append(errs, fmt.Errorf("enrich-url: %w", err))
 	}
 	switch c.Method {
 	case "GET", "POST", "PUT", "PATCH", "DELETE":
 	default:
-		bad("Method", "%q is not one of GET, POST, PUT, PATCH, DELETE", c.Method)
+		bad("enrich-method", "%q is not one of GET, POST, PUT, PATCH, DELETE", c.Method)
 	}
 	for k := range c.Headers {
 		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
-			bad("Headers", "invalid header name %q", k)
+			bad("enrich-header", "invalid header name %q", k)
 		}
 	}
 	if c.Timeout <= 0 {
-		bad("Timeout", "must be positive, got %s", c.Timeout)
+		bad("enrich-timeout", "must be positive, got %s", c.Timeout)
 	}
 	if c.Concurrency <= 0 {
-		bad("Concurrency", "must be positive, got %d", c.Concurrency)
+		bad("enrich-concurrency", "must be positive, got %d", c.Concurrency)
 	}
 	if c.Retries < NoRetries {
-		bad("Retries", "must be >= 0 (or NoRetries), got %d", c.Retries)
+		bad("enrich-retries", "must be at least 0, got %d", c.Retries)
 	}
 	if c.RetryInitial <= 0 {
-		bad("RetryInitial", "must be positive, got %s", c.RetryInitial)
+		bad("enrich.Config.RetryInitial", "must be positive, got %s", c.RetryInitial)
 	}
 	if c.RetryMax < c.RetryInitial {
-		bad("RetryMax", "must be >= RetryInitial (%s), got %s", c.RetryInitial, c.RetryMax)
+		bad("enrich.Config.RetryMax", "must be >= RetryInitial (%s), got %s", c.RetryInitial, c.RetryMax)
 	}
 	if c.BreakerFailures == 0 {
-		bad("BreakerFailures", "must be positive")
+		bad("breaker-failures", "must be positive")
 	}
 	if c.BreakerOpenFor <= 0 {
-		bad("BreakerOpenFor", "must be positive, got %s", c.BreakerOpenFor)
+		bad("breaker-open-for", "must be positive, got %s", c.BreakerOpenFor)
 	}
 	if c.BreakerHalfOpen == 0 {
-		bad("BreakerHalfOpen", "must be positive")
+		bad("enrich.Config.BreakerHalfOpen", "must be positive")
 	}
 	if c.MaxResponseBytes <= 0 {
-		bad("MaxResponseBytes", "must be positive, got %d", c.MaxResponseBytes)
+		bad("enrich.Config.MaxResponseBytes", "must be positive, got %d", c.MaxResponseBytes)
 	}
 	return errors.Join(errs...)
 }

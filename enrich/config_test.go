@@ -36,17 +36,17 @@ func TestConfigValidate(t *testing.T) {
 		mod   func(*Config)
 		field string
 	}{
-		{"no URL", func(c *Config) { c.URL = "" }, "enrich: URL:"},
-		{"bad URL", func(c *Config) { c.URL = "api/{x" }, "enrich: URL:"},
-		{"method", func(c *Config) { c.Method = "TRACE" }, "enrich: Method:"},
-		{"header", func(c *Config) { c.Headers = map[string]string{"Bad Name": "x"} }, "enrich: Headers:"},
-		{"timeout", func(c *Config) { c.Timeout = -1 }, "enrich: Timeout:"},
-		{"concurrency", func(c *Config) { c.Concurrency = -3 }, "enrich: Concurrency:"},
-		{"retries", func(c *Config) { c.Retries = -2 }, "enrich: Retries:"},
-		{"retry initial", func(c *Config) { c.RetryInitial = -1 }, "enrich: RetryInitial:"},
-		{"retry max below initial", func(c *Config) { c.RetryMax = time.Millisecond }, "enrich: RetryMax:"},
-		{"open for", func(c *Config) { c.BreakerOpenFor = -1 }, "enrich: BreakerOpenFor:"},
-		{"max response", func(c *Config) { c.MaxResponseBytes = -1 }, "enrich: MaxResponseBytes:"},
+		{"no URL", func(c *Config) { c.URL = "" }, "enrich-url:"},
+		{"bad URL", func(c *Config) { c.URL = "api/{x" }, "enrich-url:"},
+		{"method", func(c *Config) { c.Method = "TRACE" }, "enrich-method:"},
+		{"header", func(c *Config) { c.Headers = map[string]string{"Bad Name": "x"} }, "enrich-header:"},
+		{"timeout", func(c *Config) { c.Timeout = -1 }, "enrich-timeout:"},
+		{"concurrency", func(c *Config) { c.Concurrency = -3 }, "enrich-concurrency:"},
+		{"retries", func(c *Config) { c.Retries = -2 }, "enrich-retries:"},
+		{"retry initial", func(c *Config) { c.RetryInitial = -1 }, "enrich.Config.RetryInitial:"},
+		{"retry max below initial", func(c *Config) { c.RetryMax = time.Millisecond }, "enrich.Config.RetryMax:"},
+		{"open for", func(c *Config) { c.BreakerOpenFor = -1 }, "breaker-open-for:"},
+		{"max response", func(c *Config) { c.MaxResponseBytes = -1 }, "enrich.Config.MaxResponseBytes:"},
 	}
 	for _, tc := range cases {
 		c := Config{URL: "http://api/"}

@@ -152,7 +152,7 @@ func (c Config) Validate() error {
 	case c.CommitInterval < 10*time.Millisecond:
 		return fmt.Errorf("commit-interval: %s is too short (at least 10ms)", c.CommitInterval)
 	case c.EnrichWorkers < 1:
-		return fmt.Errorf("enrich workers: must be positive, got %d", c.EnrichWorkers)
+		return fmt.Errorf("enrich-concurrency: must be positive, got %d (it sizes the enrichment workers)", c.EnrichWorkers)
 	case c.RevokeFlushTimeout >= 60*time.Second:
 		return fmt.Errorf("revoke flush timeout %s must stay under goka's 60s wait", c.RevokeFlushTimeout)
 	case c.SessionTimeout < time.Second:
@@ -165,7 +165,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rebalance-timeout: %s must be longer than the revoke flush timeout (%s, two thirds of shutdown-grace at most 30s), so that a revoked member rejoins in time", c.RebalanceTimeout, c.RevokeFlushTimeout)
 	}
 	if err := c.Retry.Validate(); err != nil {
-		return fmt.Errorf("retry policy: %w", err)
+		return err
 	}
 	return nil
 }

@@ -79,36 +79,37 @@ func (c *Config) SetDefaults() {
 	}
 }
 
-// Validate reports every invalid field; each error names its field.
+// Validate reports every invalid field; each error begins with the name of
+// the redrive flag that sets it, or Config.Field for a field no flag sets.
 func (c Config) Validate() error {
 	var errs []error
 	positive := func(name string, v int64) {
 		if v <= 0 {
-			errs = append(errs, fmt.Errorf("sinks: %s must be > 0, got %d", name, v))
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %d", name, v))
 		}
 	}
-	positive("MaxRecords", int64(c.MaxRecords))
-	positive("MaxBytes", int64(c.MaxBytes))
-	positive("MaxUploads", int64(c.MaxUploads))
+	positive("batch-max-records", int64(c.MaxRecords))
+	positive("batch-max-bytes", int64(c.MaxBytes))
+	positive("sinks.Config.MaxUploads", int64(c.MaxUploads))
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"MaxAge", c.MaxAge}, {"UploadTimeout", c.UploadTimeout}, {"RetryInitial", c.RetryInitial}, {"RetryMax", c.RetryMax}} {
+	}{{"batch-max-age", c.MaxAge}, {"sinks.Config.UploadTimeout", c.UploadTimeout}, {"sinks.Config.RetryInitial", c.RetryInitial}, {"sinks.Config.RetryMax", c.RetryMax}} {
 		if d.v <= 0 {
-			errs = append(errs, fmt.Errorf("sinks: %s must be > 0, got %s", d.name, d.v))
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", d.name, d.v))
 		}
 	}
 	if c.MaxBytes > maxBatchBytes {
-		errs = append(errs, fmt.Errorf("sinks: MaxBytes must be at most %d (1 GiB), got %d", maxBatchBytes, c.MaxBytes))
+		errs = append(errs, fmt.Errorf("batch-max-bytes: must be at most %d (1 GiB), got %d", maxBatchBytes, c.MaxBytes))
 	}
 	if c.RetryInitial > 0 && c.RetryMax > 0 && c.RetryMax < c.RetryInitial {
-		errs = append(errs, fmt.Errorf("sinks: RetryMax (%s) must be >= RetryInitial (%s)", c.RetryMax, c.RetryInitial))
+		errs = append(errs, fmt.Errorf("sinks.Config.RetryMax: %s must be at least RetryInitial (%s)", c.RetryMax, c.RetryInitial))
 	}
 	if c.GzipLevel < 1 || c.GzipLevel > 9 {
-		errs = append(errs, fmt.Errorf("sinks: GzipLevel (gzip-level) must be 1 to 9, got %d", c.GzipLevel))
+		errs = append(errs, fmt.Errorf("gzip-level: must be 1 to 9, got %d", c.GzipLevel))
 	}
 	if c.Compression != CompressionGzip && c.Compression != CompressionNone {
-		errs = append(errs, fmt.Errorf("sinks: Compression must be %q or %q, got %q", CompressionGzip, CompressionNone, c.Compression))
+		errs = append(errs, fmt.Errorf("compression: must be %q or %q, got %q", CompressionGzip, CompressionNone, c.Compression))
 	}
 	return errors.Join(errs...)
 }

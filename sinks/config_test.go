@@ -29,23 +29,24 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
-// TestConfigValidate proves each invalid field is reported by name.
+// TestConfigValidate proves each invalid field is reported by the name of
+// its flag (or Config.Field where no flag sets it), first.
 func TestConfigValidate(t *testing.T) {
 	cases := []struct {
 		name  string
 		edit  func(*Config)
 		field string
 	}{
-		{"records", func(c *Config) { c.MaxRecords = -1 }, "MaxRecords"},
-		{"bytes", func(c *Config) { c.MaxBytes = -1 }, "MaxBytes"},
-		{"bytes too big", func(c *Config) { c.MaxBytes = 2 << 30 }, "MaxBytes"},
-		{"age", func(c *Config) { c.MaxAge = -time.Second }, "MaxAge"},
-		{"compression", func(c *Config) { c.Compression = "zstd" }, "Compression"},
-		{"timeout", func(c *Config) { c.UploadTimeout = -1 }, "UploadTimeout"},
-		{"retry initial", func(c *Config) { c.RetryInitial = -1 }, "RetryInitial"},
-		{"retry max", func(c *Config) { c.RetryMax = -1 }, "RetryMax"},
-		{"retry max below initial", func(c *Config) { c.RetryInitial, c.RetryMax = time.Second, time.Millisecond }, "RetryMax"},
-		{"uploads", func(c *Config) { c.MaxUploads = -2 }, "MaxUploads"},
+		{"records", func(c *Config) { c.MaxRecords = -1 }, "batch-max-records:"},
+		{"bytes", func(c *Config) { c.MaxBytes = -1 }, "batch-max-bytes:"},
+		{"bytes too big", func(c *Config) { c.MaxBytes = 2 << 30 }, "batch-max-bytes:"},
+		{"age", func(c *Config) { c.MaxAge = -time.Second }, "batch-max-age:"},
+		{"compression", func(c *Config) { c.Compression = "bzip2" }, "compression:"},
+		{"timeout", func(c *Config) { c.UploadTimeout = -1 }, "sinks.Config.UploadTimeout:"},
+		{"retry initial", func(c *Config) { c.RetryInitial = -1 }, "sinks.Config.RetryInitial:"},
+		{"retry max", func(c *Config) { c.RetryMax = -1 }, "sinks.Config.RetryMax:"},
+		{"retry max below initial", func(c *Config) { c.RetryInitial, c.RetryMax = time.Second, time.Millisecond }, "sinks.Config.RetryMax:"},
+		{"uploads", func(c *Config) { c.MaxUploads = -2 }, "sinks.Config.MaxUploads:"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
