@@ -132,8 +132,8 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.value((*startOffsetValue)(&t.StartOffset), "start-offset", "where a group with no committed offsets starts: oldest or newest (Kafka's earliest and latest are accepted too)")
 	fs.boolean(&t.Topics.Create, "create-topics", "create missing topics instead of failing")
 	t.Topics = d.Topics
-	fs.value(int32Value{&t.Topics.Partitions}, "partitions", "partitions of created topics (a created DLQ takes the input topic's count)")
-	fs.value(int16Value{&t.Topics.ReplicationFactor}, "replication-factor", "replication factor of created topics (use 3 on a real cluster)")
+	fs.value(intValue[int32]{&t.Topics.Partitions}, "partitions", "partitions of created topics (a created DLQ takes the input topic's count)")
+	fs.value(intValue[int16]{&t.Topics.ReplicationFactor}, "replication-factor", "replication factor of created topics (use 3 on a real cluster)")
 
 	e := &t.Enrich.Client
 	fs.str(&t.Enrich.When, "enrich-when", "", `enrichment rule over the record's top-level fields, e.g. 'category == "X"' (empty: enrich nothing)`)
@@ -146,7 +146,7 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.value(listValue{&c.enrichHeaders}, "enrich-header", `extra request headers, comma-separated "Name: value" pairs (never logged)`)
 	fs.str(&c.enrichHeadersFile, "enrich-headers-file", "", `file of "Name: value" lines, e.g. a mounted Secret holding an Authorization header`)
 	e.BreakerFailures = d.Enrich.Client.BreakerFailures
-	fs.value(uint32Value{&e.BreakerFailures}, "breaker-failures", "consecutive transient failures that open the circuit breaker")
+	fs.value(intValue[uint32]{&e.BreakerFailures}, "breaker-failures", "consecutive transient failures that open the circuit breaker")
 	fs.duration(&e.BreakerOpenFor, "breaker-open-for", d.Enrich.Client.BreakerOpenFor, "how long the breaker stays open before a probe request")
 
 	fs.str(&t.S3.Bucket, "s3-bucket", "", "output bucket (credentials from the AWS default chain: env, IRSA, instance role)")

@@ -127,55 +127,32 @@ func (b byteSize) Set(s string) error {
 	return nil
 }
 
-// int32Value and int16Value bind narrower integers.
-type int32Value struct{ p *int32 }
+// intValue binds an integer of any width (int32 partition counts, int16
+// replication factors, uint32 breaker thresholds), refusing what does not
+// fit its type.
+type intValue[T integer] struct{ p *T }
 
-func (v int32Value) String() string {
+// integer is what intValue binds: every width ParseInt can hold.
+type integer interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32
+}
+
+func (v intValue[T]) String() string {
 	if v.p == nil {
 		return "0"
 	}
-	return strconv.Itoa(int(*v.p))
+	return strconv.FormatInt(int64(*v.p), 10)
 }
-func (v int32Value) Set(s string) error {
-	n, err := strconv.ParseInt(s, 10, 32)
+
+func (v intValue[T]) Set(s string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil {
-		return err
+		return fmt.Errorf("%q is not a whole number", s)
 	}
-	*v.p = int32(n)
-	return nil
-}
-
-type int16Value struct{ p *int16 }
-
-func (v int16Value) String() string {
-	if v.p == nil {
-		return "0"
+	if int64(T(n)) != n {
+		return fmt.Errorf("%d is out of range", n)
 	}
-	return strconv.Itoa(int(*v.p))
-}
-func (v int16Value) Set(s string) error {
-	n, err := strconv.ParseInt(s, 10, 16)
-	if err != nil {
-		return err
-	}
-	*v.p = int16(n)
-	return nil
-}
-
-type uint32Value struct{ p *uint32 }
-
-func (v uint32Value) String() string {
-	if v.p == nil {
-		return "0"
-	}
-	return strconv.FormatUint(uint64(*v.p), 10)
-}
-func (v uint32Value) Set(s string) error {
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil {
-		return err
-	}
-	*v.p = uint32(n)
+	*v.p = T(n)
 	return nil
 }
 

@@ -139,3 +139,24 @@ func TestRunExitCodes(t *testing.T) {
 		t.Fatalf("missing input topic: err=%v code=%d", err, exitCode(err))
 	}
 }
+
+// intValue refuses what does not fit its type instead of wrapping it.
+func TestIntValueRefusesWhatDoesNotFit(t *testing.T) {
+	var p int16
+	var u uint32
+	for _, tc := range []struct {
+		v    interface{ Set(string) error }
+		in   string
+		fits bool
+	}{
+		{intValue[int16]{&p}, "3", true}, {intValue[int16]{&p}, "40000", false}, {intValue[int16]{&p}, "x", false},
+		{intValue[uint32]{&u}, "5", true}, {intValue[uint32]{&u}, "-3", false},
+	} {
+		if err := tc.v.Set(tc.in); (err == nil) != tc.fits {
+			t.Errorf("Set(%q) = %v, want fits=%v", tc.in, err, tc.fits)
+		}
+	}
+	if p != 3 || u != 5 {
+		t.Errorf("values %d and %d, want 3 and 5", p, u)
+	}
+}
