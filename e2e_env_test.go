@@ -3,6 +3,7 @@ package redrive_test
 import (
 	"bytes"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"io"
 	"os"
 	"os/exec"
@@ -178,7 +179,7 @@ func (p *proc) httpAddr() string {
 	p.t.Helper()
 	re := regexp.MustCompile(`"msg":"redrive running".*"http":"([^"]+)"`)
 	var addr string
-	waitFor(p.t, time.Minute, "redrive to log its HTTP address", func() bool {
+	wait.For(p.t, time.Minute, "redrive to log its HTTP address", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if m := re.FindStringSubmatch(p.log.String()); m != nil {
@@ -324,7 +325,7 @@ func (e *env) check(t *testing.T, want produced) report {
 func (e *env) waitComplete(t *testing.T, want produced, timeout time.Duration) report {
 	t.Helper()
 	var r report
-	waitFor(t, timeout, "every record in S3 or parking", func() bool {
+	wait.For(t, timeout, "every record in S3 or parking", func() bool {
 		r = e.check(t, want)
 		return len(r.missing) == 0
 	})
@@ -334,7 +335,7 @@ func (e *env) waitComplete(t *testing.T, want produced, timeout time.Duration) r
 // waitFraction polls until at least frac of the records are in S3.
 func (e *env) waitFraction(t *testing.T, want produced, frac float64, timeout time.Duration) {
 	t.Helper()
-	waitFor(t, timeout, fmt.Sprintf("%.0f%% of the records in S3", frac*100), func() bool {
+	wait.For(t, timeout, fmt.Sprintf("%.0f%% of the records in S3", frac*100), func() bool {
 		counts, _ := readS3(t, e.client, e.bucket)
 		return float64(len(counts)) >= frac*float64(len(want))
 	})
@@ -390,7 +391,7 @@ func (e *env) createTopicsWith(t *testing.T, rf int16, configs map[string]map[st
 			t.Fatalf("creating %s: %v", name, err)
 		}
 	}
-	waitFor(t, 30*time.Second, "topics to have leaders", func() bool {
+	wait.For(t, 30*time.Second, "topics to have leaders", func() bool {
 		md, err := admin.DescribeTopics([]string{e.topic(), e.dlq(), e.parking()})
 		if err != nil {
 			return false

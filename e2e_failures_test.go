@@ -3,6 +3,7 @@ package redrive_test
 import (
 	"bytes"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -195,7 +196,7 @@ func TestE2E_RebalanceBothWays(t *testing.T) {
 	e.waitFraction(t, want, 0.2, 2*time.Minute)
 	b := e.start(t, args)
 	assigned := regexp.MustCompile(`"msg":"partitions assigned","partitions":\[\d`)
-	waitFor(t, 2*time.Minute, "the second process to get a partition", func() bool { return assigned.MatchString(b.tail(1000)) })
+	wait.For(t, 2*time.Minute, "the second process to get a partition", func() bool { return assigned.MatchString(b.tail(1000)) })
 	e.waitFraction(t, want, 0.6, 2*time.Minute)
 	if err := b.term(40 * time.Second); err != nil {
 		t.Fatalf("second process exit: %v", err)

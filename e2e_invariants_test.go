@@ -3,6 +3,7 @@ package redrive_test
 import (
 	"context"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"testing"
 	"time"
 
@@ -71,7 +72,7 @@ func TestE2E_Invariant3_AnOutageIsCheap(t *testing.T) {
 	r := run(t, topo)
 
 	const outage = 10 * time.Second
-	waitFor(t, outage, "every record needing enrichment to fail once", func() bool { return r.Stats().ToDLQ >= 300 })
+	wait.For(t, outage, "every record needing enrichment to fail once", func() bool { return r.Stats().ToDLQ >= 300 })
 	time.Sleep(time.Until(outageStart.Add(outage))) // the scenario: the API stays down this long
 	api.SetDown(false)
 	measured := time.Since(outageStart)

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"net/http"
 	"strconv"
 	"strings"
@@ -66,7 +67,7 @@ func TestE2E_Invariant8_OnlyBrokerStoppedForSixtySeconds(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
-	waitFor(t, time.Minute, "/readyz to say 503 while the broker is down", func() bool { return status(addr, "/readyz") == http.StatusServiceUnavailable })
+	wait.For(t, time.Minute, "/readyz to say 503 while the broker is down", func() bool { return status(addr, "/readyz") == http.StatusServiceUnavailable })
 	for time.Since(stopped) < 60*time.Second {
 		mustRun(t, "while its only broker was down", p)
 		if code := status(addr, "/healthz"); code != http.StatusOK {
@@ -78,7 +79,7 @@ func TestE2E_Invariant8_OnlyBrokerStoppedForSixtySeconds(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := e.waitComplete(t, want, 4*time.Minute)
-	waitFor(t, time.Minute, "/readyz to say 200 again", func() bool { return status(addr, "/readyz") == http.StatusOK })
+	wait.For(t, time.Minute, "/readyz to say 200 again", func() bool { return status(addr, "/readyz") == http.StatusOK })
 	mustRun(t, "after the broker came back", p)
 	if !strings.Contains(p.tail(2000), `"msg":"kafka session rejoined"`) {
 		t.Errorf("no 'kafka session rejoined' line in the log")
@@ -226,11 +227,11 @@ func TestE2E_Invariant9_RecordsNearTheSizeLimitAlwaysHaveAPlace(t *testing.T) {
 	}
 
 	add("rejected", rejected)
-	waitFor(t, 2*time.Minute, "the rejected record in parking, whole", func() bool { _, ok := find(e.parking(), rejected); return ok })
+	wait.For(t, 2*time.Minute, "the rejected record in parking, whole", func() bool { _, ok := find(e.parking(), rejected); return ok })
 
 	api.SetDown(true)
 	add("waiting", waiting)
-	waitFor(t, 2*time.Minute, "the record to wait in the DLQ during the outage", func() bool { _, ok := find(e.dlq(), waiting); return ok })
+	wait.For(t, 2*time.Minute, "the record to wait in the DLQ during the outage", func() bool { _, ok := find(e.dlq(), waiting); return ok })
 
 	lowered := "200000"
 	if err := admin.AlterConfig(sarama.TopicResource, e.parking(), map[string]*string{"max.message.bytes": &lowered}, false); err != nil {
@@ -238,7 +239,7 @@ func TestE2E_Invariant9_RecordsNearTheSizeLimitAlwaysHaveAPlace(t *testing.T) {
 	}
 	add("last-resort", lastResort)
 	var reduced topicRecord
-	waitFor(t, 2*time.Minute, "the last-resort record in parking, reduced", func() bool {
+	wait.For(t, 2*time.Minute, "the last-resort record in parking, reduced", func() bool {
 		var ok bool
 		reduced, ok = find(e.parking(), lastResort)
 		return ok
@@ -314,7 +315,7 @@ func TestE2E_Invariant8_SIGTERMWithEveryBrokerDown(t *testing.T) {
 	if err := e.kafka.StopNode(1, "KILL"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, "/readyz to say 503", func() bool { return status(addr, "/readyz") == http.StatusServiceUnavailable })
+	wait.For(t, time.Minute, "/readyz to say 503", func() bool { return status(addr, "/readyz") == http.StatusServiceUnavailable })
 	start := time.Now()
 	// The deadline only stops a hung test; the process must honour its
 	// own grace period, with a few seconds for the runtime to exit.
@@ -330,7 +331,7 @@ func TestE2E_Invariant8_SIGTERMWithEveryBrokerDown(t *testing.T) {
 	p = e.start(t, args)
 	addr = p.httpAddr()
 	r := e.waitComplete(t, want, 3*time.Minute)
-	waitFor(t, time.Minute, "the second process to be ready", func() bool { return status(addr, "/readyz") == http.StatusOK })
+	wait.For(t, time.Minute, "the second process to be ready", func() bool { return status(addr, "/readyz") == http.StatusOK })
 	if err := p.term(40 * time.Second); err != nil {
 		t.Fatalf("second exit: %v", err)
 	}

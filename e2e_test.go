@@ -2,6 +2,7 @@ package redrive_test
 
 import (
 	"context"
+	"github.com/redrive-io/redrive/internal/wait"
 	"io"
 	"log/slog"
 	"net/http"
@@ -67,7 +68,7 @@ func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
 	go func() { done <- r.Run(ctx) }()
 
 	want := produce(t, k.Brokers(), "in", sampleRecords(2000, 50))
-	waitFor(t, 60*time.Second, "every record in S3 or parking", func() bool {
+	wait.For(t, 60*time.Second, "every record in S3 or parking", func() bool {
 		counts, _ := readS3(t, client, "out")
 		parked := readTopic(t, k.Brokers(), "in.parking")
 		seen := map[origin]bool{}

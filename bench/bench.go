@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/redrive-io/redrive/internal/wait"
 	"log/slog"
 	"net/http"
 	"os"
@@ -124,7 +125,7 @@ func (b *bench) startBaseline(name, topic, group string, extra ...string) (*proc
 func (b *bench) waitStable(ctx context.Context, p *proc, group string) (time.Time, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	err := pollUntil(ctx, 100*time.Millisecond, "group "+group+" to be stable", func() (bool, error) {
+	err := wait.Until(ctx, 100*time.Millisecond, "group "+group+" to be stable", func() (bool, error) {
 		if p.Exited() {
 			return false, p.exitedEarly("joining its group")
 		}
@@ -144,7 +145,7 @@ func (b *bench) waitStable(ctx context.Context, p *proc, group string) (time.Tim
 func (b *bench) waitCaughtUp(ctx context.Context, p *proc, timeout time.Duration, group string, topics ...string) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := pollUntil(ctx, 100*time.Millisecond, "group "+group+" to commit "+strings.Join(topics, ", "), func() (bool, error) {
+	err := wait.Until(ctx, 100*time.Millisecond, "group "+group+" to commit "+strings.Join(topics, ", "), func() (bool, error) {
 		ok, err := b.kafka.CaughtUp(group, topics...)
 		if err != nil {
 			return false, nil //nolint:nilerr // a transient admin error: poll again
@@ -164,7 +165,7 @@ func (b *bench) waitCaughtUp(ctx context.Context, p *proc, timeout time.Duration
 func (b *bench) waitCommitted(ctx context.Context, p *proc, timeout time.Duration, group, topic string, hw map[int32]int64) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := pollUntil(ctx, 50*time.Millisecond, "group "+group+" to commit "+topic, func() (bool, error) {
+	err := wait.Until(ctx, 50*time.Millisecond, "group "+group+" to commit "+topic, func() (bool, error) {
 		com, err := b.kafka.Committed(group, topic)
 		if err != nil {
 			return false, nil //nolint:nilerr // a transient admin error: poll again

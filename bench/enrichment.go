@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"strconv"
 	"syscall"
 	"time"
@@ -110,7 +111,7 @@ func (b *bench) enrichRun(ctx context.Context, name, topic string, want int,
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	var inFlightSum, inFlightN int64
-	err = pollUntil(wctx, 100*time.Millisecond, name+" to enrich every matching record", func() (bool, error) {
+	err = wait.Until(wctx, 100*time.Millisecond, name+" to enrich every matching record", func() (bool, error) {
 		if api.Stats().OK >= int64(want) {
 			return true, nil
 		}
@@ -173,7 +174,7 @@ func (b *bench) enrichRun(ctx context.Context, name, topic string, want int,
 
 // waitRouted waits until redrive's metrics say it routed at least n records.
 func (b *bench) waitRouted(ctx context.Context, p *proc, addr string, n float64) error {
-	return pollUntil(ctx, 250*time.Millisecond, "redrive to route every record", func() (bool, error) {
+	return wait.Until(ctx, 250*time.Millisecond, "redrive to route every record", func() (bool, error) {
 		if p.Exited() {
 			return false, p.exitedEarly("routing every record")
 		}

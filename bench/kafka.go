@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -47,7 +48,7 @@ func (c *cluster) CreateTopic(ctx context.Context, name string, partitions int32
 	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 		return fmt.Errorf("creating topic %s: %w", name, err)
 	}
-	return pollUntil(ctx, 100*time.Millisecond, "topic "+name+" to have leaders", func() (bool, error) {
+	return wait.Until(ctx, 100*time.Millisecond, "topic "+name+" to have leaders", func() (bool, error) {
 		if err := c.client.RefreshMetadata(name); err != nil {
 			return false, nil //nolint:nilerr // not known yet: poll again
 		}
@@ -178,25 +179,4 @@ func sumOffsets(m map[int32]int64) int64 {
 		n += v
 	}
 	return n
-}
-
-// pollUntil calls cond every interval until it reports true or fails, or ctx
-// ends; what names the condition in the timeout error.
-func pollUntil(ctx context.Context, interval time.Duration, what string, cond func() (bool, error)) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", what, context.Cause(ctx))
-		case <-t.C:
-		}
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"strings"
 	"syscall"
 	"time"
@@ -157,7 +158,7 @@ func (b *bench) passRedrive(ctx context.Context, topic string, n int, hw map[int
 	peakG := 0
 	readCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	err = pollUntil(readCtx, 250*time.Millisecond, "redrive to route every record", func() (bool, error) {
+	err = wait.Until(readCtx, 250*time.Millisecond, "redrive to route every record", func() (bool, error) {
 		if p.Exited() {
 			return false, p.exitedEarly("routing every record")
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -105,7 +106,7 @@ func (b *bench) profile(ctx context.Context) error {
 	// As in workload 1: once every record is read and routed, stop, which
 	// flushes the open batches and commits.
 	watch := newHeapWatch(res.HeapProfile, nil)
-	werr := pollUntil(ctx, 250*time.Millisecond, "the profiled run to read every record", func() (bool, error) {
+	werr := wait.Until(ctx, 250*time.Millisecond, "the profiled run to read every record", func() (bool, error) {
 		if err := watch.Check(); err != nil {
 			return false, err
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"os"
 	"slices"
 	"strconv"
@@ -261,7 +262,7 @@ func (b *bench) rebalanceRows(res *rebalanceResult) {
 func (b *bench) waitRouting(ctx context.Context, p *redriveProc) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return pollUntil(ctx, 100*time.Millisecond, p.name+" to route records", func() (bool, error) {
+	return wait.Until(ctx, 100*time.Millisecond, p.name+" to route records", func() (bool, error) {
 		if p.Exited() {
 			return false, p.exitedEarly("routing records")
 		}
@@ -280,7 +281,7 @@ func (b *bench) awaitRebalance(ctx context.Context, kind, member string, at time
 	ev := rebalanceEvent{Kind: kind, Member: member}
 	wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	err := pollUntil(wctx, 100*time.Millisecond, kind+" of "+member+" to settle", func() (bool, error) {
+	err := wait.Until(wctx, 100*time.Millisecond, kind+" of "+member+" to settle", func() (bool, error) {
 		var evs []memberEvent
 		for _, m := range members {
 			data, err := os.ReadFile(m.log)
@@ -308,7 +309,7 @@ func (b *bench) awaitRebalance(ctx context.Context, kind, member string, at time
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err = pollUntil(cctx, 100*time.Millisecond, "every partition of "+topic+" to be committed again", func() (bool, error) {
+	err = wait.Until(cctx, 100*time.Millisecond, "every partition of "+topic+" to be committed again", func() (bool, error) {
 		com, err := b.kafka.Committed(group, topic)
 		if err != nil {
 			return false, nil //nolint:nilerr // a transient admin error: poll again

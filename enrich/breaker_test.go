@@ -1,7 +1,9 @@
 package enrich
 
 import (
+	"github.com/redrive-io/redrive/internal/wait"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 // follow send no request at all and fail with ClassBreakerOpen (transient).
 func TestBreaker_OpensAndStopsSending(t *testing.T) {
 	srv := newCountingServer(t, status(503, "down"))
-	var logs syncBuffer
+	var logs wait.SyncBuffer
 	c, reg := testClient(t, Config{URL: srv.URL, Retries: NoRetries, BreakerFailures: 3, BreakerOpenFor: time.Hour},
 		WithLogger(newTestLogger(&logs)))
 
@@ -44,8 +46,8 @@ func TestBreaker_OpensAndStopsSending(t *testing.T) {
 	if v := metricValue(t, reg, "redrive_enrich_requests_total", "class", "breaker_open"); v != 10 {
 		t.Errorf("requests_total{class=breaker_open} = %v, want 10", v)
 	}
-	if n := logs.lines("circuit breaker state changed"); n != 1 {
-		t.Errorf("%d state-change log lines, want 1:\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), "circuit breaker state changed"); n != 1 {
+		t.Errorf("%d state-change log lines, want 1:\n%s", n, logs.String())
 	}
 }
 
@@ -97,7 +99,7 @@ func TestBreaker_PermanentAnswerResetsFailureStreak(t *testing.T) {
 // probe closes it. One log line is written per transition.
 func TestBreaker_HalfOpenProbe(t *testing.T) {
 	srv := newCountingServer(t, status(503, "down"))
-	var logs syncBuffer
+	var logs wait.SyncBuffer
 	c, reg := testClient(t, Config{URL: srv.URL, Retries: NoRetries, BreakerFailures: 2, BreakerOpenFor: 30 * time.Millisecond},
 		WithLogger(newTestLogger(&logs)))
 	for range 2 {
@@ -108,7 +110,7 @@ func TestBreaker_HalfOpenProbe(t *testing.T) {
 	}
 
 	// Still failing: the half-open probe goes out, fails, and re-opens.
-	eventually(t, "half-open", func() bool { return c.BreakerState() == gobreaker.StateHalfOpen })
+	wait.For(t, 5*time.Second, "half-open", func() bool { return c.BreakerState() == gobreaker.StateHalfOpen })
 	before := srv.requests.Load()
 	_, err := c.Enrich(bg, []byte(`{}`), nil)
 	if ClassOf(err) != ClassServer {
@@ -126,7 +128,7 @@ func TestBreaker_HalfOpenProbe(t *testing.T) {
 
 	// Healthy again: poll until a probe gets through and closes the breaker.
 	srv.setHandler(okJSON)
-	eventually(t, "a successful probe", func() bool {
+	wait.For(t, 5*time.Second, "a successful probe", func() bool {
 		_, err := c.Enrich(bg, []byte(`{}`), nil)
 		return err == nil
 	})
@@ -137,8 +139,8 @@ func TestBreaker_HalfOpenProbe(t *testing.T) {
 		t.Errorf("breaker gauge = %v, want 0 (closed)", v)
 	}
 	// closed→open, open→half-open, half-open→open, open→half-open, half-open→closed.
-	if n := logs.lines("circuit breaker state changed"); n != 5 {
-		t.Errorf("%d state-change log lines, want 5:\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), "circuit breaker state changed"); n != 5 {
+		t.Errorf("%d state-change log lines, want 5:\n%s", n, logs.String())
 	}
 }
 
@@ -151,7 +153,7 @@ func TestBreakerGaugeFollowsTime(t *testing.T) {
 	c, reg := testClient(t, Config{URL: srv.URL, Retries: NoRetries, BreakerFailures: 1, BreakerOpenFor: 20 * time.Millisecond})
 	_, _ = c.Enrich(bg, []byte(`{}`), nil)
 	sent := srv.requests.Load()
-	eventually(t, "the gauge to leave open by itself", func() bool {
+	wait.For(t, 5*time.Second, "the gauge to leave open by itself", func() bool {
 		return metricValue(t, reg, "redrive_enrich_breaker_state", "", "") == float64(gobreaker.StateHalfOpen)
 	})
 	if n := srv.requests.Load() - sent; n != 0 {

@@ -3,6 +3,7 @@ package enrich
 import (
 	"context"
 	"errors"
+	"github.com/redrive-io/redrive/internal/wait"
 	"net/http"
 	"testing"
 	"time"
@@ -20,9 +21,9 @@ func enrichAsync(ctx context.Context, c *Client) <-chan error {
 	return done
 }
 
-// wait returns the error from done, failing the test if it takes more than
+// awaitDone returns the error from done, failing the test if it takes more than
 // a generous guard (this is a hang detector, not a timing assertion).
-func wait(t *testing.T, done <-chan error) error {
+func awaitDone(t *testing.T, done <-chan error) error {
 	t.Helper()
 	select {
 	case err := <-done:
@@ -70,9 +71,9 @@ func TestCancel(t *testing.T) {
 		c, _ := testClient(t, Config{URL: srv.URL, BreakerFailures: 1, Timeout: time.Minute})
 		ctx, cancel := context.WithCancel(bg)
 		done := enrichAsync(ctx, c)
-		eventually(t, "the request at the server", arrived(in))
+		wait.For(t, 5*time.Second, "the request at the server", arrived(in))
 		cancel()
-		err := wait(t, done)
+		err := awaitDone(t, done)
 		if ClassOf(err) != ClassCanceled || IsRetryable(err) {
 			t.Fatalf("err %v, want canceled, not retryable", err)
 		}
@@ -95,9 +96,9 @@ func TestCancel(t *testing.T) {
 		srv.setHandler(func(w http.ResponseWriter, r *http.Request) { in <- struct{}{}; hang(w, r) })
 		ctx, cancel := context.WithCancel(bg)
 		done := enrichAsync(ctx, c)
-		eventually(t, "the request at the server", arrived(in))
+		wait.For(t, 5*time.Second, "the request at the server", arrived(in))
 		cancel()
-		if err := wait(t, done); ClassOf(err) != ClassCanceled {
+		if err := awaitDone(t, done); ClassOf(err) != ClassCanceled {
 			t.Fatalf("err %v, want canceled", err)
 		}
 		if got := c.BreakerState(); got != gobreaker.StateClosed {
@@ -115,7 +116,7 @@ func TestCancel(t *testing.T) {
 		c, _ := testClient(t, Config{URL: srv.URL, BreakerFailures: 1, Timeout: time.Minute})
 		ctx, cancel := context.WithTimeout(bg, 30*time.Millisecond)
 		defer cancel()
-		err := wait(t, enrichAsync(ctx, c))
+		err := awaitDone(t, enrichAsync(ctx, c))
 		if ClassOf(err) != ClassCanceled {
 			t.Fatalf("err %v, want canceled", err)
 		}
@@ -131,11 +132,11 @@ func TestCancel(t *testing.T) {
 		done := enrichAsync(ctx, c)
 		// The attempt is counted once its answer is classified, just before
 		// the backoff sleep.
-		eventually(t, "the first attempt's failure", func() bool {
+		wait.For(t, 5*time.Second, "the first attempt's failure", func() bool {
 			return metricValue(t, reg, "redrive_enrich_requests_total", "class", string(ClassServer)) == 1
 		})
 		cancel()
-		err := wait(t, done)
+		err := awaitDone(t, done)
 		if ClassOf(err) != ClassCanceled {
 			t.Fatalf("err %v, want canceled", err)
 		}
@@ -155,17 +156,17 @@ func TestCancel(t *testing.T) {
 		holder, release := context.WithCancel(bg)
 		defer release()
 		first := enrichAsync(holder, c)
-		eventually(t, "the first request", arrived(in))
+		wait.For(t, 5*time.Second, "the first request", arrived(in))
 
 		// A deadline rather than cancel(), so that the call is most likely
 		// already waiting for the slot when its context ends.
 		ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
 		defer cancel()
-		if err := wait(t, enrichAsync(ctx, c)); ClassOf(err) != ClassCanceled {
+		if err := awaitDone(t, enrichAsync(ctx, c)); ClassOf(err) != ClassCanceled {
 			t.Fatalf("err %v, want canceled", err)
 		}
 		release()
-		_ = wait(t, first)
+		_ = awaitDone(t, first)
 		if n := srv.requests.Load(); n != 1 {
 			t.Errorf("server saw %d requests, want 1: the waiting call must not send", n)
 		}

@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"github.com/redrive-io/redrive/internal/wait"
 	"net"
 	"net/http"
 	"sync"
@@ -44,7 +45,7 @@ func TestConcurrencyBound(t *testing.T) {
 	}
 	// Hold the first requests at the server until the bound is reached, then
 	// leave the other 46 callers a moment to (wrongly) get through.
-	eventually(t, "4 requests in flight", func() bool { return cur.Load() >= limit })
+	wait.For(t, 5*time.Second, "4 requests in flight", func() bool { return cur.Load() >= limit })
 	if v := metricValue(t, reg, "redrive_enrich_in_flight", "", ""); v != limit {
 		t.Errorf("in_flight gauge = %v, want %d", v, limit)
 	}
@@ -130,7 +131,7 @@ func TestSlotNotHeldDuringBackoff(t *testing.T) {
 	ctx, cancel := context.WithCancel(bg)
 	defer cancel()
 	sleeper := enrichAsync(ctx, c)
-	eventually(t, "the first call to fail and sleep", func() bool {
+	wait.For(t, 5*time.Second, "the first call to fail and sleep", func() bool {
 		return metricValue(t, reg, "redrive_enrich_requests_total", "class", string(ClassServer)) == 1
 	})
 
@@ -142,7 +143,7 @@ func TestSlotNotHeldDuringBackoff(t *testing.T) {
 		t.Fatalf("second call while the first sleeps: %v", err)
 	}
 	cancel()
-	if err := wait(t, sleeper); ClassOf(err) != ClassCanceled {
+	if err := awaitDone(t, sleeper); ClassOf(err) != ClassCanceled {
 		t.Errorf("sleeping call: %v, want canceled", err)
 	}
 }

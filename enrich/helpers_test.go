@@ -1,18 +1,18 @@
 package enrich
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/wait"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -102,18 +102,6 @@ func asError(t *testing.T, err error) *Error {
 	return e
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // metricValue returns the value of a counter or gauge in reg, selected by
 // name and, optionally, one label pair.
 func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
@@ -151,25 +139,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 	return 0
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines(substr string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), substr)
-}
-
-func newTestLogger(buf *syncBuffer) *slog.Logger {
+func newTestLogger(buf *wait.SyncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -137,19 +138,6 @@ func (h *harness) consume(topic, key string, value []byte, headers goka.Headers)
 	h.p.consume(&fakeCtx{ctx: h.ctx, topic: topic, partition: 0, offset: off, key: key, headers: headers, commits: h.commits}, value)
 }
 
-// poll waits for cond with a deadline (no timing assertion: the deadline
-// only stops a broken test from hanging).
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // Invariant 4: DLQ records that are not yet due are held without blocking
 // the main topic of the same partition; when the wait room is full only the
 // DLQ partition is paused, and the main topic's records keep flowing and
@@ -194,7 +182,7 @@ func TestInvariant3_DLQRecordWaitsForItsTime(t *testing.T) {
 	if enr.Calls() != 0 {
 		t.Fatal("a record not yet due was sent to the API")
 	}
-	poll(t, "the record to be enriched when due", func() bool { return h.commits.count("in.dlq") == 1 })
+	wait.For(t, 10*time.Second, "the record to be enriched when due", func() bool { return h.commits.count("in.dlq") == 1 })
 	if time.Now().Before(soon.NotBefore) {
 		t.Fatalf("record finished before its not-before time")
 	}
@@ -262,10 +250,10 @@ func TestInvariant6_RevokeHandsOffEverythingHeld(t *testing.T) {
 	h.consume("in.dlq", "w", []byte(`{"category":"X"}`), headersOf(waiting))
 	h.consume("in", "b", []byte(`{"category":"X","outcome":"block"}`), nil) // in flight
 	h.consume("in", "s", []byte(`{"category":"Y"}`), nil)                   // in an open batch
-	poll(t, "the blocking call to start", func() bool { return enr.Calls() == 1 })
+	wait.For(t, 10*time.Second, "the blocking call to start", func() bool { return enr.Calls() == 1 })
 
 	h.cancel()
-	poll(t, "every commit to be released", func() bool {
+	wait.For(t, 10*time.Second, "every commit to be released", func() bool {
 		return h.commits.count("in") == 2 && h.commits.count("in.dlq") == 1
 	})
 	dlqs := fwd.to("in.dlq")
@@ -339,14 +327,14 @@ func TestInvariant5_EnrichmentGoroutinesAreBounded(t *testing.T) {
 	for i := range n {
 		h.consume("in", fmt.Sprint(i), []byte(`{"category":"X"}`), nil)
 	}
-	poll(t, "the workers to be busy", func() bool { return enr.current() == 4 })
+	wait.For(t, 10*time.Second, "the workers to be busy", func() bool { return enr.current() == 4 })
 	// One watcher for the partition and four workers; a little slack for
 	// runtime goroutines, far below one per record.
 	if grown := runtime.NumGoroutine() - before; grown > 4+1+10 {
 		t.Fatalf("%d goroutines for %d queued records, want about 5", grown, n)
 	}
 	close(enr.gate)
-	poll(t, "every record to commit", func() bool { return h.commits.count("in") == n })
+	wait.For(t, 10*time.Second, "every record to commit", func() bool { return h.commits.count("in") == n })
 	if enr.max > 4 {
 		t.Fatalf("%d calls at once, want at most 4", enr.max)
 	}
@@ -373,7 +361,7 @@ func TestRevokedPartitionMetricsAreDropped(t *testing.T) {
 		t.Fatal("no partition series while the partition is owned")
 	}
 	h.cancel()
-	poll(t, "the partition's series to be dropped", func() bool { return series() == 0 })
+	wait.For(t, 10*time.Second, "the partition's series to be dropped", func() bool { return series() == 0 })
 }
 
 // Invariant 6: records queued for a busy enrichment worker are handed back
@@ -389,7 +377,7 @@ func TestInvariant6_RevokeTakesQueuedRecordsBack(t *testing.T) {
 	other, stopOther := context.WithCancel(context.Background())
 	defer stopOther()
 	h.p.consume(&fakeCtx{ctx: other, topic: "in", partition: 1, offset: 0, key: "busy", commits: h.commits}, []byte(`{"category":"X"}`))
-	poll(t, "the single worker to be busy", func() bool { return enr.current() == 1 })
+	wait.For(t, 10*time.Second, "the single worker to be busy", func() bool { return enr.current() == 1 })
 	for i := range 49 {
 		h.consume("in", fmt.Sprint(i), []byte(`{"category":"X"}`), nil)
 	}
@@ -397,7 +385,7 @@ func TestInvariant6_RevokeTakesQueuedRecordsBack(t *testing.T) {
 		t.Fatalf("%d queued, want 49", q)
 	}
 	h.cancel() // revoke partition 0 only
-	poll(t, "partition 0's records handed off", func() bool { return len(fwd.to("in.dlq")) == 49 })
+	wait.For(t, 10*time.Second, "partition 0's records handed off", func() bool { return len(fwd.to("in.dlq")) == 49 })
 	if enr.current() != 1 {
 		t.Fatal("the worker finished its call: the test no longer shows the hand-off happens without it")
 	}
@@ -478,7 +466,7 @@ func TestFullWindowSealsThePartitionsBatches(t *testing.T) {
 		t.Fatalf("sealed %v below the window", got)
 	}
 	h.consume("in", "9", []byte(`{}`), nil)
-	poll(t, "the full partition's batches to be sealed", func() bool { return len(sink.sealCalls()) == 2 })
+	wait.For(t, 10*time.Second, "the full partition's batches to be sealed", func() bool { return len(sink.sealCalls()) == 2 })
 	if got, want := sink.sealCalls(), []string{"in/0", "in.dlq/0"}; !slices.Equal(got, want) {
 		t.Fatalf("sealed %v, want %v", got, want)
 	}
@@ -521,13 +509,13 @@ func TestFullWindowSealsOnceEnrichmentHasReachedTheSink(t *testing.T) {
 	if !h.group.is("in", 0) {
 		t.Fatal("not paused at the window")
 	}
-	poll(t, "the workers to be busy", func() bool { return enr.current() == 2 })
+	wait.For(t, 10*time.Second, "the workers to be busy", func() bool { return enr.current() == 2 })
 	time.Sleep(3 * sealDelay) // a correct partition never seals here, however long it waits
 	if got := sink.sealCalls(); len(got) != 0 {
 		t.Fatalf("sealed %v while every record was still in enrichment", got)
 	}
 	close(enr.gate)
-	poll(t, "the batches to be sealed", func() bool { return len(sink.sealCalls()) == 2 })
+	wait.For(t, 10*time.Second, "the batches to be sealed", func() bool { return len(sink.sealCalls()) == 2 })
 	sink.mu.Lock()
 	atSeal := sink.atSeal
 	sink.mu.Unlock()

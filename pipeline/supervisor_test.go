@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"github.com/redrive-io/redrive/internal/wait"
 	"log/slog"
 	"sync"
 	"testing"
@@ -138,7 +139,7 @@ func TestSupervisorStopsDuringBackoff(t *testing.T) {
 	go func() {
 		result <- (&supervisedGroup{ConsumerGroup: inner, sup: sup}).Consume(ctx, []string{"in"}, nopHandler{})
 	}()
-	poll(t, "the first failed join", func() bool { inner.mu.Lock(); defer inner.mu.Unlock(); return inner.calls == 1 })
+	wait.For(t, 10*time.Second, "the first failed join", func() bool { inner.mu.Lock(); defer inner.mu.Unlock(); return inner.calls == 1 })
 	cancel()
 	if err := <-result; err != nil {
 		t.Fatalf("stop during backoff returned %v", err)

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redrive-io/redrive/internal/wait"
 
 	"github.com/IBM/sarama"
 
@@ -25,19 +28,19 @@ func TestInvariant8_FailedDLQWriteIsRetriedWhileThePartitionPauses(t *testing.T)
 	}}
 	h := newHarness(t, testConfig(), Deps{Matcher: rule(t), Enricher: &fakeEnricher{}, Sink: &fakeSink{}, Forwarder: fwd})
 	h.consume("in", "k", []byte(`{"category":"X","outcome":"transient"}`), nil)
-	poll(t, "the first write to fail", func() bool { return fwd.attempts() >= 1 })
-	poll(t, "the partition to pause while its write fails", func() bool { return h.group.is("in", 0) })
+	wait.For(t, 10*time.Second, "the first write to fail", func() bool { return fwd.attempts() >= 1 })
+	wait.For(t, 10*time.Second, "the partition to pause while its write fails", func() bool { return h.group.is("in", 0) })
 	if got := h.commits.count("in"); got != 0 {
 		t.Fatalf("committed %d records while the DLQ write had not succeeded", got)
 	}
-	poll(t, "the write to succeed on its third try", func() bool { return h.commits.count("in") == 1 })
+	wait.For(t, 10*time.Second, "the write to succeed on its third try", func() bool { return h.commits.count("in") == 1 })
 	if fwd.attempts() != 3 || len(fwd.to("in.dlq")) != 1 {
 		t.Fatalf("%d write attempts, %d records in the DLQ; want 3 and 1", fwd.attempts(), len(fwd.to("in.dlq")))
 	}
 	if h.commits.errs != 0 {
 		t.Fatalf("%d commits released with an error: a failed write stopped the processor", h.commits.errs)
 	}
-	poll(t, "the partition to resume", func() bool { return !h.group.is("in", 0) })
+	wait.For(t, 10*time.Second, "the partition to resume", func() bool { return !h.group.is("in", 0) })
 }
 
 // Invariant 9: a record that the parking topic refuses on its own as too
@@ -58,7 +61,7 @@ func TestInvariant9_ARecordTooLargeForParkingIsParkedReduced(t *testing.T) {
 	h := newHarness(t, cfg, Deps{Matcher: rule(t), Enricher: &fakeEnricher{}, Sink: &fakeSink{}, Forwarder: fwd,
 		Topics: TopicInfo{ParkingPartitions: 1, MaxMessageBytes: map[string]int{"in.parking": limit}}})
 	h.consume("in", "key-1", value, nil)
-	poll(t, "the commit", func() bool { return h.commits.count("in") == 1 })
+	wait.For(t, 10*time.Second, "the commit", func() bool { return h.commits.count("in") == 1 })
 	parked := fwd.to("in.parking")
 	if len(parked) != 1 {
 		t.Fatalf("%d parked records, want 1", len(parked))
@@ -94,7 +97,7 @@ func TestInvariant9_ReducedValueIsHalvedUntilItFits(t *testing.T) {
 	cfg.MaxRecordBytes = 64 << 10
 	h := newHarness(t, cfg, Deps{Sink: &fakeSink{}, Forwarder: fwd})
 	h.consume("in", "k", value, nil)
-	poll(t, "the commit", func() bool { return h.commits.count("in") == 1 })
+	wait.For(t, 10*time.Second, "the commit", func() bool { return h.commits.count("in") == 1 })
 	parked := fwd.to("in.parking")
 	if len(parked) != 1 || len(parked[0].Value) > 1000 || parked[0].Env.Reduced == nil || parked[0].Env.Reduced.Size != len(value) {
 		t.Fatalf("parked %+v", parked)
@@ -115,7 +118,7 @@ func TestInvariant8_RevokeLetsGoOfWritesKafkaCannotTake(t *testing.T) {
 	h := newHarness(t, testConfig(), Deps{Matcher: rule(t), Enricher: &fakeEnricher{}, Sink: &fakeSink{}, Forwarder: fwd})
 	h.consume("in", "a", []byte(`{"category":"X","outcome":"transient"}`), nil)
 	h.consume("in", "b", []byte(`{"category":"Y"}`), nil)
-	poll(t, "the DLQ write to fail", func() bool { return fwd.attempts() >= 1 })
+	wait.For(t, 10*time.Second, "the DLQ write to fail", func() bool { return fwd.attempts() >= 1 })
 	h.cancel()
 	h.p.Wait() // the revoke is done: it did not wait for the failing write
 	if got := h.commits.count("in"); got != 0 {

@@ -1,7 +1,6 @@
 package sinks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/wait"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -31,7 +32,7 @@ func TestDoneOnlyAfterUploadSucceeds(t *testing.T) {
 	for off := range int64(3) {
 		b.Add(d.item("t", 0, off))
 	}
-	waitFor(t, "the upload to start", func() bool { return store.inflightNow() == 1 })
+	wait.For(t, 10*time.Second, "the upload to start", func() bool { return store.inflightNow() == 1 })
 	if n := d.total(); n != 0 {
 		t.Fatalf("%d Done calls while the upload is blocked, want 0", n)
 	}
@@ -42,7 +43,7 @@ func TestDoneOnlyAfterUploadSucceeds(t *testing.T) {
 		t.Fatalf("pending gauge = %v, want 3", g)
 	}
 	close(release)
-	waitFor(t, "Done after the upload", func() bool { return b.Pending() == 0 })
+	wait.For(t, 10*time.Second, "Done after the upload", func() bool { return b.Pending() == 0 })
 	for off := range int64(3) {
 		d.requireOnce(t, "t", 0, off, nil)
 	}
@@ -73,7 +74,7 @@ func TestRetriesUntilUploadSucceeds(t *testing.T) {
 		}
 		return nil
 	}
-	var logs syncBuffer
+	var logs wait.SyncBuffer
 	reg := prometheus.NewRegistry()
 	cfg := testConfig()
 	cfg.MaxRecords = 2
@@ -82,7 +83,7 @@ func TestRetriesUntilUploadSucceeds(t *testing.T) {
 	d := newDoneLog()
 	b.Add(d.item("t", 0, 1))
 	b.Add(d.item("t", 0, 2))
-	waitFor(t, "the batch to become durable", func() bool { return b.Pending() == 0 })
+	wait.For(t, 10*time.Second, "the batch to become durable", func() bool { return b.Pending() == 0 })
 	d.requireOnce(t, "t", 0, 1, nil)
 	d.requireOnce(t, "t", 0, 2, nil)
 	key := "dt=2026-05-06/hr=07/t-0-1-2.jsonl.gz"
@@ -126,7 +127,7 @@ func TestCloseWithCancelledContextGivesUp(t *testing.T) {
 			b.Add(d.item("t", p, off))
 		}
 	}
-	waitFor(t, "uploads to be failing", func() bool { return store.attemptsOf(store.keyContaining("")) >= 2 })
+	wait.For(t, 10*time.Second, "uploads to be failing", func() bool { return store.attemptsOf(store.keyContaining("")) >= 2 })
 	if n := d.total(); n != 0 {
 		t.Fatalf("%d Done calls before Close while the store fails, want 0", n)
 	}
@@ -150,7 +151,7 @@ func TestCloseWithCancelledContextGivesUp(t *testing.T) {
 	if err := b.Close(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("second Close = %v, want ErrClosed", err)
 	}
-	waitFor(t, "the Batcher's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	wait.For(t, 10*time.Second, "the Batcher's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 // TestCloseWaitsForUploads proves Close with a live context seals the open batches
@@ -204,11 +205,11 @@ func TestFlushPartitionOnlyThatPartition(t *testing.T) {
 	}
 	b.Add(d.item("a", 2, 0))
 	b.Add(d.item("b", 1, 0))
-	waitFor(t, "a/1's first batch to be uploading", func() bool { return store.inflightNow() == 1 })
+	wait.For(t, 10*time.Second, "a/1's first batch to be uploading", func() bool { return store.inflightNow() == 1 })
 
 	flushed := make(chan error, 1)
 	go func() { flushed <- b.FlushPartition(context.Background(), "a", 1) }()
-	waitFor(t, "a/1's open batch to be sealed and uploading", func() bool { return store.inflightNow() == 2 })
+	wait.For(t, 10*time.Second, "a/1's open batch to be sealed and uploading", func() bool { return store.inflightNow() == 2 })
 	select {
 	case err := <-flushed:
 		t.Fatalf("FlushPartition returned (%v) while a/1's uploads were blocked", err)
@@ -256,11 +257,11 @@ func TestFlushPartitionGivesUpAtContextEnd(t *testing.T) {
 	b := newTestBatcher(t, cfg, store)
 	d := newDoneLog()
 	b.Add(d.item("b", 0, 0))
-	waitFor(t, "b/0 to be uploading", func() bool { return store.inflightNow() == 1 })
+	wait.For(t, 10*time.Second, "b/0 to be uploading", func() bool { return store.inflightNow() == 1 })
 	for off := range int64(3) {
 		b.Add(d.item("a", 0, off))
 	}
-	waitFor(t, "a/0's uploads to be failing", func() bool { return store.attemptsOf(store.keyContaining("/a-")) >= 2 })
+	wait.For(t, 10*time.Second, "a/0's uploads to be failing", func() bool { return store.attemptsOf(store.keyContaining("/a-")) >= 2 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -275,7 +276,7 @@ func TestFlushPartitionGivesUpAtContextEnd(t *testing.T) {
 		t.Fatalf("b/0's Done called (%v) by a flush of a/0", calls)
 	}
 	close(releaseB)
-	waitFor(t, "b/0 to become durable", func() bool { return b.Pending() == 0 })
+	wait.For(t, 10*time.Second, "b/0 to become durable", func() bool { return b.Pending() == 0 })
 	d.requireOnce(t, "b", 0, 0, nil)
 }
 
@@ -294,11 +295,11 @@ func TestMaxUploadsBound(t *testing.T) {
 	for p := range int32(batches) {
 		b.Add(d.item("t", p, 0)) // never blocks, although every upload is blocked
 	}
-	waitFor(t, "MaxUploads uploads in flight and the rest queued", func() bool {
+	wait.For(t, 10*time.Second, "MaxUploads uploads in flight and the rest queued", func() bool {
 		return store.inflightNow() == maxUploads && b.queued() == batches-maxUploads
 	})
 	close(release)
-	waitFor(t, "all batches durable", func() bool { return b.Pending() == 0 })
+	wait.For(t, 10*time.Second, "all batches durable", func() bool { return b.Pending() == 0 })
 	store.mu.Lock()
 	peak := store.maxInflight
 	store.mu.Unlock()
@@ -365,24 +366,6 @@ func TestDoneExactlyOnceUnderConcurrency(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes by a slog handler.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 // TestAddRacingCloseNeverStrandsALine proves an Add that races Close never leaves a
 // line in a batch nobody will seal: once Close and the Adds have returned, every
 // Done has been called exactly once (nil if the line made it into a sealed batch,
@@ -407,7 +390,7 @@ func TestAddRacingCloseNeverStrandsALine(t *testing.T) {
 				}
 			})
 		}
-		waitFor(t, "some lines to be added", func() bool { return b.Pending() > 10 })
+		wait.For(t, 10*time.Second, "some lines to be added", func() bool { return b.Pending() > 10 })
 		if err := b.Close(context.Background()); err != nil {
 			t.Fatalf("round %d: Close: %v", round, err)
 		}
@@ -439,7 +422,7 @@ func TestSealUploadsAnOpenBatchAtOnce(t *testing.T) {
 	b.Add(d.item("a", 2, 0))
 	b.Seal("a", 1)
 	b.Seal("a", 9) // nothing open there: a no-op
-	waitFor(t, "a/1's two lines to be durable", func() bool { return len(d.callsOf("a", 1, 1)) == 1 })
+	wait.For(t, 10*time.Second, "a/1's two lines to be durable", func() bool { return len(d.callsOf("a", 1, 1)) == 1 })
 	d.requireOnce(t, "a", 1, 0, nil)
 	d.requireOnce(t, "a", 1, 1, nil)
 	if got := store.count(); got != 1 {

@@ -17,19 +17,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// waitFor polls cond until it holds or a generous deadline passes; it never asserts
-// on timing, only on the condition eventually becoming true.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // fakeClock is a settable clock for WithClock.
 type fakeClock struct {
 	mu  sync.Mutex

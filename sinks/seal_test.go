@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"slices"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ func TestSealsByMaxRecords(t *testing.T) {
 	for off := range int64(7) {
 		b.Add(d.item("t", 0, off))
 	}
-	waitFor(t, "two full batches", func() bool { return store.count() == 2 && b.Pending() == 1 })
+	wait.For(t, 10*time.Second, "two full batches", func() bool { return store.count() == 2 && b.Pending() == 1 })
 	want := []string{"dt=2026-05-06/hr=07/t-0-0-2.jsonl.gz", "dt=2026-05-06/hr=07/t-0-3-5.jsonl.gz"}
 	if got := store.keys(); !slices.Equal(got, want) {
 		t.Fatalf("keys = %v, want %v", got, want)
@@ -53,7 +54,7 @@ func TestSealsByMaxBytes(t *testing.T) {
 	b.Add(line(3, 40)) // longer than MaxBytes: seals {2}, then itself alone
 	b.Add(line(4, 14)) // 15 bytes, stays open
 	b.Add(line(5, 9))  // exactly 25: seals {4,5}
-	waitFor(t, "four batches", func() bool { return store.count() == 4 })
+	wait.For(t, 10*time.Second, "four batches", func() bool { return store.count() == 4 })
 	prefix := "dt=2026-05-06/hr=07/"
 	want := []string{prefix + "t-1-0-1.jsonl", prefix + "t-1-2-2.jsonl", prefix + "t-1-3-3.jsonl", prefix + "t-1-4-5.jsonl"}
 	if got := store.keys(); !slices.Equal(got, want) {
@@ -90,7 +91,7 @@ func TestSealsByMaxAgeWithInjectedClock(t *testing.T) {
 	}
 	clock.Advance(time.Second)
 	b.sealAged()
-	waitFor(t, "the aged batch", func() bool { return store.count() == 1 && b.Pending() == 0 })
+	wait.For(t, 10*time.Second, "the aged batch", func() bool { return store.count() == 1 && b.Pending() == 0 })
 	if got := store.keys()[0]; got != "dt=2026-05-06/hr=07/t-2-10-11.jsonl.gz" {
 		t.Fatalf("key = %s", got)
 	}
@@ -107,7 +108,7 @@ func TestAgerSealsOnItsOwn(t *testing.T) {
 	b := newTestBatcher(t, cfg, store)
 	d := newDoneLog()
 	b.Add(d.item("t", 0, 1))
-	waitFor(t, "the ager to seal the idle batch", func() bool { return store.count() == 1 && b.Pending() == 0 })
+	wait.For(t, 10*time.Second, "the ager to seal the idle batch", func() bool { return store.count() == 1 && b.Pending() == 0 })
 	d.requireOnce(t, "t", 0, 1, nil)
 }
 
@@ -164,7 +165,7 @@ func TestCompressorReuseKeepsStreamsApart(t *testing.T) {
 	for off := range int64(20) {
 		b.Add(Item{Topic: "t", Partition: 0, Offset: off, Line: []byte(fmt.Sprintf("line-%d", off))})
 	}
-	waitFor(t, "ten batches", func() bool { return store.count() == 10 && b.Pending() == 0 })
+	wait.For(t, 10*time.Second, "ten batches", func() bool { return store.count() == 10 && b.Pending() == 0 })
 	for off := int64(0); off < 20; off += 2 {
 		key := fmt.Sprintf("dt=2026-05-06/hr=07/t-0-%d-%d.jsonl.gz", off, off+1)
 		want := []string{fmt.Sprintf("line-%d", off), fmt.Sprintf("line-%d", off+1)}

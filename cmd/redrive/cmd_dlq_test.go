@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"io"
 	"log/slog"
 	"net"
@@ -187,7 +188,7 @@ func fillDLQ(t *testing.T, env dlqTestEnv) *dlqFixture {
 		}
 	}
 	parked++ // the bad DLQ record
-	waitUntil(t, 90*time.Second, "every record in S3, the DLQ or parking", func() bool {
+	wait.For(t, 90*time.Second, "every record in S3, the DLQ or parking", func() bool {
 		s := r.Stats()
 		if time.Since(fx.start) > 80*time.Second {
 			t.Logf("pipeline totals %+v, want to S3 %d, parked %d, to DLQ %d", s, toSink, parked, toDLQ)
@@ -938,7 +939,7 @@ func checkReplay(t *testing.T, fx *dlqFixture) {
 			t.Fatal(err)
 		}
 		var out []pipeline.Meta
-		waitUntil(t, 45*time.Second, "the replayed and late records in S3", func() bool {
+		wait.For(t, 45*time.Second, "the replayed and late records in S3", func() bool {
 			s := r.Stats()
 			return s.ToSink == int64(len(perm)+fixtureLate)
 		})
@@ -979,12 +980,12 @@ func checkGrowth(t *testing.T, topic string, before, after, want map[int32]int64
 func checkTail(t *testing.T, fx *dlqFixture) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut wait.SyncBuffer
 	args := []string{"dlq", "tail", "--brokers", strings.Join(fx.env.Brokers, ","), "--input-topic", fx.input,
 		"--topic", "parking", "--json", "--limit", "1"}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, &out, &errOut) }()
-	waitUntil(t, 20*time.Second, "tail to start", func() bool { return strings.Contains(errOut.String(), "following") })
+	wait.For(t, 20*time.Second, "tail to start", func() bool { return strings.Contains(errOut.String(), "following") })
 
 	// A marker first (tail must skip it), then a parked record.
 	mk := inspect.MarkerMessage(inspect.Record{Topic: inspect.Topic{Name: fx.parking}, Partition: 0, Offset: 0, Key: []byte("tail-marker")},
@@ -1271,34 +1272,4 @@ func readS3Meta(t *testing.T, client *s3.Client, bucket, topic string) []pipelin
 		t.Fatal(err)
 	}
 	return out
-}
-
-// waitUntil polls cond until it holds or the deadline passes.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a poller.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

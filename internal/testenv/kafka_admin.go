@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"slices"
 	"time"
 
@@ -40,7 +41,7 @@ func (k *Kafka) CreateTopic(name string, partitions int32, rf int16, configs map
 	if err := admin.CreateTopic(name, detail, false); err != nil {
 		return fmt.Errorf("testenv: creating topic %s: %w", name, err)
 	}
-	return poll(ctx, "topic "+name+" to have leaders on every broker", func() (bool, error) {
+	return wait.Until(ctx, 100*time.Millisecond, "topic "+name+" to have leaders on every broker", func() (bool, error) {
 		for _, addr := range k.runningBrokers() {
 			md, err := k.metadata(addr, name)
 			if err != nil {
@@ -59,7 +60,7 @@ func (k *Kafka) CreateTopic(name string, partitions int32, rf int16, configs map
 // sync (ISR = replicas), e.g. after StartNode, before a test stops another
 // node.
 func (k *Kafka) WaitInSync(ctx context.Context, topic string) error {
-	return poll(ctx, "topic "+topic+" to be fully in sync", func() (bool, error) {
+	return wait.Until(ctx, 100*time.Millisecond, "topic "+topic+" to be fully in sync", func() (bool, error) {
 		brokers := k.runningBrokers()
 		if len(brokers) == 0 {
 			return false, errors.New("no node is running")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/redrive-io/redrive/internal/wait"
 	"net"
 	"os"
 	"path/filepath"
@@ -107,7 +108,7 @@ func (s *S3) spawn(ctx context.Context, extra ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, s3StartTimeout)
 	defer cancel()
 	addr := "127.0.0.1:" + strconv.Itoa(s.port)
-	err = poll(ctx, "the S3 server at "+addr, func() (bool, error) {
+	err = wait.Until(ctx, 100*time.Millisecond, "the S3 server at "+addr, func() (bool, error) {
 		if c.exited() {
 			return true, nil // no need to wait out ctx for a server that is gone
 		}
