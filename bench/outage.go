@@ -104,16 +104,8 @@ func (b *bench) outage(ctx context.Context) error {
 
 	// Flow, outage, return; production stops at the return so that the
 	// drain has a fixed amount of work.
-	stopProducing := make(chan struct{})
-	type produced struct {
-		n   int
-		err error
-	}
-	prodDone := make(chan produced, 1)
-	go func() {
-		n, err := producePaced(ctx, b.svc.Brokers, topic, b.sz.Partitions, newRecordGen(b.sz.RecordBytes), 0.5, b.sz.OutageRate, stopProducing)
-		prodDone <- produced{n, err}
-	}()
+	flow := startPaced(ctx, b.svc.Brokers, topic, b.sz.Partitions, newRecordGen(b.sz.RecordBytes), 0.5, b.sz.OutageRate)
+	defer flow.Stop() //nolint:errcheck // on the error path only
 	if err := sleepCtx(ctx, b.sz.OutageLead); err != nil {
 		return err
 	}
@@ -126,12 +118,11 @@ func (b *bench) outage(ctx context.Context) error {
 	upAt := time.Now()
 	res.RequestsWhileDown = api.Stats().Outage - downBefore
 	b.log.Info("w3: API back", "was_down", upAt.Sub(downAt).Round(time.Millisecond))
-	close(stopProducing)
-	pr := <-prodDone
-	if err := errors.Join(sleepErr, pr.err); err != nil {
+	n, produceErr := flow.Stop()
+	if err := errors.Join(sleepErr, produceErr); err != nil {
 		return err
 	}
-	res.Produced = pr.n
+	res.Produced = n
 
 	drained, err := b.waitCaughtUp(ctx, p.proc, 10*time.Minute, group, topic, topic+".dlq")
 	if err != nil {

@@ -120,3 +120,30 @@ loop:
 	}
 	return n, errors.Join(ctx.Err(), p.Close(context.WithoutCancel(ctx)))
 }
+
+// pacedFlow is a producePaced run in the background.
+type pacedFlow struct {
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
+	n        int
+	err      error
+}
+
+// startPaced starts producePaced in the background; Stop ends it.
+func startPaced(ctx context.Context, brokers []string, topic string, partitions int32, gen *recordGen, fraction float64, rate int) *pacedFlow {
+	f := &pacedFlow{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.n, f.err = producePaced(ctx, brokers, topic, partitions, gen, fraction, rate, f.stop)
+	}()
+	return f
+}
+
+// Stop ends the flow and returns how many records it wrote; calling it
+// again returns the same.
+func (f *pacedFlow) Stop() (int, error) {
+	f.stopOnce.Do(func() { close(f.stop) })
+	<-f.done
+	return f.n, f.err
+}

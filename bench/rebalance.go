@@ -100,26 +100,11 @@ func (b *bench) rebalance(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute+time.Duration(b.sz.Rebalances)*time.Minute)
 	defer cancel()
 
-	stopProducing := make(chan struct{})
-	type produced struct {
-		n   int
-		err error
-	}
-	prodDone := make(chan produced, 1)
-	go func() {
-		n, err := producePaced(ctx, b.svc.Brokers, topic, b.sz.Partitions, newRecordGen(b.sz.RecordBytes), 0, b.sz.RebalanceRate, stopProducing)
-		prodDone <- produced{n, err}
-	}()
-	stopped := false
+	flow := startPaced(ctx, b.svc.Brokers, topic, b.sz.Partitions, newRecordGen(b.sz.RecordBytes), 0, b.sz.RebalanceRate)
 	stopFlow := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		close(stopProducing)
-		pr := <-prodDone
-		res.Produced = pr.n
-		return pr.err
+		n, err := flow.Stop()
+		res.Produced = n
+		return err
 	}
 	defer stopFlow() //nolint:errcheck // on the error path only; the error that ended the run is reported
 
