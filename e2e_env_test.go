@@ -177,7 +177,7 @@ func (p *proc) running() bool {
 // httpAddr waits for the process to log its metrics address.
 func (p *proc) httpAddr() string {
 	p.t.Helper()
-	re := regexp.MustCompile(`"msg":"redrive running".*"http":"([^"]+)"`)
+	re := regexp.MustCompile(`"msg":"serving /metrics, /healthz and /readyz".*"http":"([^"]+)"`)
 	var addr string
 	wait.For(p.t, time.Minute, "redrive to log its HTTP address", func() bool {
 		p.mu.Lock()

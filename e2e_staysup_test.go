@@ -337,3 +337,52 @@ func TestE2E_Invariant8_SIGTERMWithEveryBrokerDown(t *testing.T) {
 	}
 	t.Logf("after the restart all %d records in S3 or parking (%d duplicates)", len(want), r.duplicates)
 }
+
+// A pod that starts while Kafka and S3 are down (a cluster coming back
+// from maintenance) waits for them, alive and not ready, instead of exiting
+// into a crash loop; once they are back it starts and loses nothing.
+func TestE2E_Invariant8_StartsWhileKafkaAndS3AreDown(t *testing.T) {
+	e := newPrivateEnv(t, 1)
+	if e.kafka == nil || e.store == nil {
+		t.Skip("needs the real Kafka and S3 processes to stop and start (reported above)")
+	}
+	e.createTopics(t, 1)
+	want := produce(t, e.brokers, e.topic(), sampleRecords(2000, 0))
+	if err := e.kafka.StopNode(1, "KILL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	s3Down := true
+	defer func() {
+		if s3Down {
+			e.store.Start() //nolint:errcheck // keep the shared server up for other tests
+		}
+	}()
+	p := e.start(t, e.runArgs(""))
+	addr := p.httpAddr()
+	wait.For(t, time.Minute, "the wait for Kafka to be logged", func() bool { return strings.Contains(p.tail(50), "waiting for Kafka at start-up") })
+	for range 5 {
+		mustRun(t, "while Kafka was down at start-up", p)
+		if r, h := status(addr, "/readyz"), status(addr, "/healthz"); r != http.StatusServiceUnavailable || h != http.StatusOK {
+			t.Fatalf("/readyz %d, /healthz %d while waiting for Kafka; want 503 and 200", r, h)
+		}
+		time.Sleep(time.Second)
+	}
+	if err := e.kafka.StartNode(1); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, 2*time.Minute, "the wait for S3 to be logged", func() bool { return strings.Contains(p.tail(50), "waiting for S3 at start-up") })
+	mustRun(t, "while S3 was down at start-up", p)
+	if err := e.store.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s3Down = false
+	r := e.waitComplete(t, want, 3*time.Minute)
+	wait.For(t, time.Minute, "/readyz to say 200", func() bool { return status(addr, "/readyz") == http.StatusOK })
+	if err := p.term(40 * time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.tail(20))
+	}
+	t.Logf("started with Kafka and S3 down, waited for both: all %d records in S3 or parking (%d duplicates)", len(want), r.duplicates)
+}

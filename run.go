@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -25,10 +26,11 @@ import (
 type Option func(*options)
 
 type options struct {
-	log      *slog.Logger
-	registry *prometheus.Registry
-	s3       sinks.S3API
-	http     *http.Client
+	kafkaHint func(error) string
+	log       *slog.Logger
+	registry  *prometheus.Registry
+	s3        sinks.S3API
+	http      *http.Client
 }
 
 // WithLogger sets the logger. Default: slog.Default().
@@ -37,6 +39,11 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // WithRegistry sets the Prometheus registry served on /metrics. Default: a
 // fresh registry with the Go and process collectors.
 func WithRegistry(r *prometheus.Registry) Option { return func(o *options) { o.registry = r } }
+
+// WithKafkaHint sets a function that explains a Kafka connection error in
+// terms of the flags (e.g. "add --tls"); its answer is logged beside the
+// error while start-up waits for Kafka. Default: none.
+func WithKafkaHint(hint func(error) string) Option { return func(o *options) { o.kafkaHint = hint } }
 
 // WithS3Client replaces the S3 client built from Topology.S3.Client.
 func WithS3Client(c sinks.S3API) Option { return func(o *options) { o.s3 = c } }
@@ -59,20 +66,32 @@ type Runner struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	hint func(error) string // explains a Kafka connection error; may be nil
+
+	// health is the processor once Start has built it; /healthz and
+	// /readyz, served from the start, read it.
+	health atomic.Pointer[pipeline.Processor]
 }
 
 // Run starts the topology and runs it until ctx ends, then stops gracefully.
 func (t Topology) Run(ctx context.Context, opts ...Option) error {
 	r, err := t.Start(ctx, opts...)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return nil // stopped while waiting for Kafka or S3: nothing was read
+		}
 		return err
 	}
 	return r.Run(ctx)
 }
 
-// Start validates the topology, connects to Kafka, checks (or creates) the
-// topics, checks the output, and builds the goka processor. Nothing is
-// consumed until Run.
+// Start validates the topology, serves /metrics, /healthz and /readyz,
+// connects to Kafka, checks (or creates) the topics, checks the output, and
+// builds the goka processor. Nothing is consumed until Run. Kafka or S3
+// being unreachable is waited out with backoff (not ready meanwhile) until
+// ctx ends; a configuration they refuse (a missing topic or bucket,
+// credentials refused) is returned at once.
 func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err error) {
 	t.SetDefaults()
 	if err := t.Validate(); err != nil {
@@ -93,11 +112,21 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 		}
 	}()
 
+	if t.HTTPAddr != "off" {
+		if err := r.listen(o.registry); err != nil {
+			return nil, err
+		}
+	}
 	saramaCfg, err := t.Kafka.SaramaConfig()
 	if err != nil {
 		return nil, err
 	}
-	topics, err := r.checkTopics(saramaCfg)
+	var topics pipeline.TopicInfo
+	r.hint = o.kafkaHint
+	err = r.untilReachable(ctx, "Kafka", kafkaUnreachable, func() (err error) {
+		topics, err = r.checkTopics(saramaCfg)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -146,11 +175,7 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 	if r.goka, err = goka.NewProcessor(t.Kafka.Brokers, r.proc.Graph(), gopts...); err != nil {
 		return nil, fmt.Errorf("building the goka processor: %w", err)
 	}
-	if t.HTTPAddr != "off" {
-		if err := r.listen(o.registry); err != nil {
-			return nil, err
-		}
-	}
+	r.health.Store(r.proc)
 	return r, nil
 }
 
@@ -186,9 +211,16 @@ func (r *Runner) openSink(ctx context.Context, o options) error {
 		}
 		r.store = sinks.NewS3Store(client, t.S3.Bucket)
 	}
-	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := r.store.Check(checkCtx); err != nil {
+	unreachable := storeUnreachable
+	if t.OutputDir != "" {
+		unreachable = func(error) bool { return false } // a local directory is not waited for
+	}
+	err := r.untilReachable(ctx, "S3", unreachable, func() error {
+		checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return r.store.Check(checkCtx)
+	})
+	if err != nil {
 		return fmt.Errorf("s3-bucket: %w", err)
 	}
 	b, err := sinks.NewBatcher(t.Sink, r.store, sinks.WithLogger(o.log), sinks.WithRegisterer(o.registry))
@@ -209,9 +241,10 @@ func (r *Runner) listen(reg *prometheus.Registry) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		// Live while the session supervisor is up or keeps trying to
-		// rejoin: a Kafka outage is waited out, not restarted away.
-		if !r.proc.Progressing(livenessStall) {
+		// Live while starting (waiting for Kafka or S3 with backoff) and
+		// while the session supervisor is up or keeps trying to rejoin: an
+		// outage is waited out, not restarted away.
+		if p := r.health.Load(); p != nil && !p.Progressing(livenessStall) {
 			http.Error(w, "kafka session supervisor stalled or stopped", http.StatusServiceUnavailable)
 			return
 		}
@@ -221,13 +254,14 @@ func (r *Runner) listen(reg *prometheus.Registry) error {
 		// Ready while a consumer-group session is set up and consuming; a
 		// pod that stands by (more pods than partitions) is in a session
 		// too. Not ready while the session is lost or rejoining.
-		if !r.proc.SessionUp() {
-			http.Error(w, "kafka session down or rejoining", http.StatusServiceUnavailable)
+		if p := r.health.Load(); p == nil || !p.SessionUp() {
+			http.Error(w, "starting, or kafka session down or rejoining", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")
 	})
 	r.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	r.log.Info("serving /metrics, /healthz and /readyz", "http", ln.Addr().String())
 	go func() {
 		if err := r.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.log.Error("http server stopped", "err", err)

@@ -3,6 +3,7 @@ package sinks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -124,6 +125,9 @@ func TestS3StoreCheckMissingBucket(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"no-such-bucket"`) || !strings.Contains(err.Error(), endpoint) {
 		t.Fatalf("Check = %v, want an error naming the bucket and %s", err, endpoint)
 	}
+	if !Permanent(err) {
+		t.Fatalf("a missing bucket is not Permanent (start-up would wait for it forever): %v", err)
+	}
 	if err := store.Put(context.Background(), "k.jsonl", []byte("x\n"), contentTypeNDJSON, ""); err == nil {
 		t.Fatal("Put to a missing bucket succeeded")
 	}
@@ -140,3 +144,27 @@ func TestS3StorePutHonoursContext(t *testing.T) {
 		t.Fatalf("Put = %v, want context.Canceled", err)
 	}
 }
+
+// Permanent tells a refused configuration (missing bucket, refused
+// credentials) from an S3 that did not answer or failed on its side; the
+// first ends start-up, the second is waited for.
+func TestPermanent(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{statusErr(404), true}, {statusErr(403), true}, {fmt.Errorf("check: %w", statusErr(400)), true},
+		{statusErr(503), false}, {statusErr(500), false}, {statusErr(429), false}, {statusErr(408), false},
+		{errors.New("dial tcp 127.0.0.1:9000: connect: connection refused"), false},
+		{context.DeadlineExceeded, false},
+	} {
+		if got := Permanent(tc.err); got != tc.want {
+			t.Errorf("Permanent(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+type statusErr int
+
+func (e statusErr) Error() string       { return fmt.Sprintf("status %d", int(e)) }
+func (e statusErr) HTTPStatusCode() int { return int(e) }

@@ -67,7 +67,8 @@ coordinates (topic, partition, offset) to de-duplicate on.`,
 			}
 			setMemoryLimit(log, memlimit.FromCgroup)
 			reg := newRegistry(readBuildInfo())
-			return withKafkaHint(topo.Run(ctx, redrive.WithLogger(log), redrive.WithRegistry(reg)), topo.Kafka)
+			hint := func(err error) string { return kafkaHint(err, topo.Kafka) }
+			return withKafkaHint(topo.Run(ctx, redrive.WithLogger(log), redrive.WithRegistry(reg), redrive.WithKafkaHint(hint)), topo.Kafka)
 		},
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/redrive-io/redrive/internal/wait"
 
 	"github.com/IBM/sarama"
 
@@ -117,5 +120,36 @@ func closeAfterFirstRead(ln net.Listener) {
 			b := make([]byte, 512)
 			conn.Read(b) //nolint:errcheck // any outcome ends the connection
 		}()
+	}
+}
+
+// redrive run waits for Kafka at start-up instead of exiting (invariant 8),
+// and says on the WARN line what the likely flag at fault is; SIGTERM
+// during the wait is a clean stop.
+func TestRunWaitsForKafkaWithAHint(t *testing.T) {
+	pair := testCertPEM(t)
+	cert, err := tls.X509KeyPair(pair.cert, pair.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go closeAfterFirstRead(ln)
+	var stderr wait.SyncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--brokers=" + ln.Addr().String(), "--input-topic=orders", "--s3-bucket=b", "--http-addr=off"}, io.Discard, &stderr)
+	}()
+	wait.For(t, time.Minute, "the start-up wait to be logged with its hint", func() bool {
+		return strings.Contains(stderr.String(), "waiting for Kafka at start-up") && strings.Contains(stderr.String(), "add --tls")
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("a stop while waiting for Kafka returned %v, want a clean stop", err)
 	}
 }
