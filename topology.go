@@ -79,17 +79,16 @@ func (t *Topology) SetDefaults() {
 		// period, and within goka's own 60 s wait.
 		t.Pipeline.RevokeFlushTimeout = min(t.ShutdownGrace*2/3, 30*time.Second)
 	}
-	if t.Enrich.When != "" {
-		t.Enrich.Client.SetDefaults()
-		if t.Pipeline.EnrichWorkers == 0 {
-			t.Pipeline.EnrichWorkers = t.Enrich.Client.Concurrency
-		}
+	// Every part gets its defaults, used or not, so that a Topology with
+	// defaults is one place to read them from (--help does).
+	t.Enrich.Client.SetDefaults()
+	if t.Pipeline.EnrichWorkers == 0 {
+		t.Pipeline.EnrichWorkers = t.Enrich.Client.Concurrency
 	}
 	t.Pipeline.SetDefaults()
+	t.Topics.SetDefaults()
 	t.Sink.SetDefaults()
-	if t.S3.Bucket != "" {
-		t.S3.Client.SetDefaults()
-	}
+	t.S3.Client.SetDefaults()
 }
 
 // Validate reports the first setting that cannot work; the message names

@@ -21,6 +21,16 @@ type Topics struct {
 	ReplicationFactor int16
 }
 
+// SetDefaults fills zero fields with their documented defaults.
+func (t *Topics) SetDefaults() {
+	if t.Partitions == 0 {
+		t.Partitions = 8
+	}
+	if t.ReplicationFactor == 0 {
+		t.ReplicationFactor = 1
+	}
+}
+
 // HeaderRoom is what the DLQ and parking topics must take beyond the input
 // topic's largest record: redrive's envelope headers (the error message in
 // them is capped at 1 KiB) with a wide margin.
@@ -45,12 +55,7 @@ type TopicInfo struct {
 // parking topic gets max.message.bytes large enough, an existing one that
 // is too small is refused, naming the topic and the setting to change.
 func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (TopicInfo, error) {
-	if t.Partitions == 0 {
-		t.Partitions = 8
-	}
-	if t.ReplicationFactor == 0 {
-		t.ReplicationFactor = 1
-	}
+	t.SetDefaults()
 	names := []string{cfg.InputTopic, cfg.DLQTopic, cfg.ParkingTopic}
 	flags := []string{"input-topic", "dlq-topic", "parking-topic"}
 	metas, err := admin.DescribeTopics(names)

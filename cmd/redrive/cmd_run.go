@@ -193,9 +193,6 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 // shows the values the packages really use.
 func runDefaults() redrive.Topology {
 	var d redrive.Topology
-	d.Topics = pipeline.Topics{Partitions: 8, ReplicationFactor: 1}
-	d.S3.Bucket = "x"      // so that SetDefaults fills the S3 client's defaults too
-	d.Enrich.When = "true" // so that SetDefaults fills the enrichment client's too
 	d.SetDefaults()
 	return d
 }
