@@ -74,15 +74,7 @@ func TestKafkaHintNamesTheLikelyFlag(t *testing.T) {
 // client against a listener that, like Kafka's plaintext one, closes the
 // connection on bytes that are not a request.
 func TestKafkaHintThroughTheBinary(t *testing.T) {
-	pair := testCertPEM(t)
-	cert, err := tls.X509KeyPair(pair.cert, pair.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsLn, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tlsLn := tlsListener(t)
 	plainLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -127,15 +119,7 @@ func closeAfterFirstRead(ln net.Listener) {
 // and says on the WARN line what the likely flag at fault is; SIGTERM
 // during the wait is a clean stop.
 func TestRunWaitsForKafkaWithAHint(t *testing.T) {
-	pair := testCertPEM(t)
-	cert, err := tls.X509KeyPair(pair.cert, pair.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := tlsListener(t)
 	t.Cleanup(func() { ln.Close() })
 	go closeAfterFirstRead(ln)
 	var stderr wait.SyncBuffer
@@ -152,4 +136,20 @@ func TestRunWaitsForKafkaWithAHint(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("a stop while waiting for Kafka returned %v, want a clean stop", err)
 	}
+}
+
+// tlsListener listens on loopback with a test certificate, as a TLS-only
+// Kafka listener would.
+func tlsListener(t *testing.T) net.Listener {
+	t.Helper()
+	pair := testCertPEM(t)
+	cert, err := tls.X509KeyPair(pair.cert, pair.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
