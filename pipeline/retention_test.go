@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +64,25 @@ func TestInvariant1_CheckRetention(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: err = %v, want ok=%v", tc.name, err, tc.ok)
 		}
+	}
+}
+
+// A finite retention.bytes on the DLQ, or any finite retention on the
+// parking topic, is not refused (it depends on volume, or on how long
+// people take) but logged: one WARN line each, naming the topic and config.
+func TestInvariant1_FiniteRetentionIsWarnedOnce(t *testing.T) {
+	cfg := Config{InputTopic: "in", DLQTopic: "in.dlq", ParkingTopic: "in.parking"}
+	var log strings.Builder
+	err := checkRetention(slog.New(slog.NewTextHandler(&log, nil)), cfg, map[string]topicConfig{
+		cfg.DLQTopic:     {retention: -1, retentionBytes: 1 << 30, cleanupPolicy: "delete"},
+		cfg.ParkingTopic: {retention: 7 * 24 * time.Hour, retentionBytes: -1, cleanupPolicy: "delete"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "topic=in.dlq") || !strings.Contains(lines[0], "retention.bytes") ||
+		!strings.Contains(lines[1], "topic=in.parking") || !strings.Contains(lines[1], `config="retention.ms=604800000"`) {
+		t.Errorf("want one warning per topic naming it and its config, got:\n%s", log.String())
 	}
 }
