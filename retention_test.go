@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/redrive-io/redrive"
 	"github.com/redrive-io/redrive/dlq"
@@ -184,6 +185,42 @@ func TestE2E_Invariant1_StartRefusesADLQRetentionShorterThanMaxAge(t *testing.T)
 	for _, c := range entries {
 		if want := map[string]string{"retention.ms": "604800000", "cleanup.policy": "delete"}[c.Name]; c.Value != want {
 			t.Errorf("created DLQ: %s=%s, want %s", c.Name, c.Value, want)
+		}
+	}
+}
+
+// With three replicas, every topic --create-topics makes gets
+// min.insync.replicas=2, so that a write redrive saw acknowledged (acks=all)
+// is on two brokers and survives losing one.
+func TestInvariant1_CreateTopicsWithThreeReplicasSetsMinInsync(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.Ports(0, 0, 0), kfake.SeedTopics(2, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var topo redrive.Topology
+	topo.Kafka.Brokers = c.ListenAddrs()
+	topo.Pipeline = pipeline.Config{Group: "g", InputTopic: "orders", DLQTopic: "orders.dlq", ParkingTopic: "orders.parking"}
+	topo.Topics = pipeline.Topics{Create: true, ReplicationFactor: 3}
+	topo.OutputDir = t.TempDir()
+	topo.HTTPAddr = "off"
+	r, err := topo.Start(context.Background())
+	if err != nil {
+		t.Fatalf("create-topics: %v", err)
+	}
+	r.Close()
+	admin, err := sarama.NewClusterAdmin(c.ListenAddrs(), testSaramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for _, topic := range []string{"orders.dlq", "orders.parking"} {
+		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"min.insync.replicas"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || entries[0].Value != "2" {
+			t.Errorf("created %s: min.insync.replicas %+v, want 2", topic, entries)
 		}
 	}
 }
