@@ -19,6 +19,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/internal/embedded"
 	"github.com/redrive-io/redrive/internal/testenv"
 	"github.com/redrive-io/redrive/pipeline"
@@ -369,8 +370,9 @@ func (e *env) createTopics(t *testing.T, rf int16) {
 }
 
 // createTopicsWith is createTopics with a topic's configuration replaced:
-// by default the DLQ and parking topics take any input record plus
-// redrive's headers (pipeline.RetryTopicConfig).
+// by default the DLQ and parking topics are what --create-topics makes
+// (pipeline.DLQTopicConfig under the default retry policy,
+// pipeline.ParkingTopicConfig).
 func (e *env) createTopicsWith(t *testing.T, rf int16, configs map[string]map[string]*string) {
 	t.Helper()
 	cfg := testSaramaConfig()
@@ -381,8 +383,11 @@ func (e *env) createTopicsWith(t *testing.T, rf int16, configs map[string]map[st
 	defer admin.Close()
 	for _, name := range []string{e.topic(), e.dlq(), e.parking()} {
 		detail := &sarama.TopicDetail{NumPartitions: 4, ReplicationFactor: rf}
-		if name != e.topic() {
-			detail.ConfigEntries = pipeline.RetryTopicConfig(0)
+		switch name {
+		case e.dlq():
+			detail.ConfigEntries = pipeline.DLQTopicConfig(0, dlq.Policy{})
+		case e.parking():
+			detail.ConfigEntries = pipeline.ParkingTopicConfig(0)
 		}
 		if c, ok := configs[name]; ok {
 			detail.ConfigEntries = c

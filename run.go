@@ -187,7 +187,7 @@ func (r *Runner) checkTopics(cfg *sarama.Config) (pipeline.TopicInfo, error) {
 		return pipeline.TopicInfo{}, fmt.Errorf("brokers %v: cannot connect: %w", r.topo.Kafka.Brokers, err)
 	}
 	defer admin.Close()
-	return pipeline.EnsureTopics(admin, r.topo.Pipeline, r.topo.Topics)
+	return pipeline.EnsureTopics(r.log, admin, r.topo.Pipeline, r.topo.Topics)
 }
 
 // openSink builds the store (S3 or a directory), checks that it is

@@ -8,6 +8,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/redrive-io/redrive"
+	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/internal/embedded"
 	"github.com/redrive-io/redrive/pipeline"
 )
@@ -27,8 +28,10 @@ func TestStartChecksTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	for name, n := range map[string]int32{"orders.dlq3": 3, "orders.parking": 4} {
-		detail := &sarama.TopicDetail{NumPartitions: n, ReplicationFactor: 1, ConfigEntries: pipeline.RetryTopicConfig(0)}
+	for name, detail := range map[string]*sarama.TopicDetail{
+		"orders.dlq3":    {NumPartitions: 3, ReplicationFactor: 1, ConfigEntries: pipeline.DLQTopicConfig(0, dlq.Policy{})},
+		"orders.parking": {NumPartitions: 4, ReplicationFactor: 1, ConfigEntries: pipeline.ParkingTopicConfig(0)},
+	} {
 		if err := admin.CreateTopic(name, detail, false); err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/internal/testenv"
 	"github.com/redrive-io/redrive/pipeline"
 )
@@ -64,8 +65,13 @@ func (b *bench) createTopics(ctx context.Context, topic string) error {
 	if err := b.kafka.CreateTopic(ctx, topic, b.sz.Partitions, nil); err != nil {
 		return err
 	}
-	for _, t := range []string{topic + ".dlq", topic + ".parking"} {
-		if err := b.kafka.CreateTopic(ctx, t, b.sz.Partitions, pipeline.RetryTopicConfig(0)); err != nil {
+	// The safe values of --create-topics: the DLQ keeps a waiting record
+	// longer than the default --max-age, parking keeps records forever.
+	for t, conf := range map[string]map[string]*string{
+		topic + ".dlq":     pipeline.DLQTopicConfig(0, dlq.Policy{}),
+		topic + ".parking": pipeline.ParkingTopicConfig(0),
+	} {
+		if err := b.kafka.CreateTopic(ctx, t, b.sz.Partitions, conf); err != nil {
 			return err
 		}
 	}

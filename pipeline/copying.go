@@ -13,17 +13,28 @@ import (
 // record's message until its deferred commit is released, so one pending
 // record would otherwise keep its entire batch alive: under a backlog that
 // was most of the process's memory, far beyond --max-pending-bytes.
-type copyingGroup struct{ sarama.ConsumerGroup }
-
-func (g copyingGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
-	return g.ConsumerGroup.Consume(ctx, topics, copyingHandler{h})
+//
+// Seeing every claim and every message, it also reports each claim's lag
+// (lagReporter).
+type copyingGroup struct {
+	sarama.ConsumerGroup
+	lag *lagReporter
 }
 
-type copyingHandler struct{ sarama.ConsumerGroupHandler }
+func (g copyingGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
+	return g.ConsumerGroup.Consume(ctx, topics, copyingHandler{h, g.lag})
+}
+
+type copyingHandler struct {
+	sarama.ConsumerGroupHandler
+	lag *lagReporter
+}
 
 // ConsumeClaim relays the claim's messages, copied, to the wrapped handler.
 // The relay stops when the handler returns, so it never outlives the claim.
 func (h copyingHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+	lag := h.lag.watch(c)
+	defer lag.end()
 	out := make(chan *sarama.ConsumerMessage)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -39,6 +50,7 @@ func (h copyingHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.Con
 				}
 				select {
 				case out <- ownBytes(m):
+					lag.read(m.Offset)
 				case <-done:
 					return
 				}

@@ -66,7 +66,7 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 			return nil, err
 		}
 		go p.sup.drainErrors(cg.Errors())
-		return &supervisedGroup{ConsumerGroup: closingGroup{copyingGroup{cg}, p.log}, sup: p.sup, client: client}, nil
+		return &supervisedGroup{ConsumerGroup: closingGroup{copyingGroup{cg, &lagReporter{offsets: client, gauges: p.metrics.lag, interval: lagInterval}}, p.log}, sup: p.sup, client: client}, nil
 	}
 	consumerBuilder := func(brokers []string, clientID string) (sarama.Consumer, error) {
 		return sarama.NewConsumer(brokers, fresh(clientID))

@@ -20,6 +20,11 @@ type metrics struct {
 	waiting                                     *prometheus.GaugeVec
 	uncommitted                                 *prometheus.GaugeVec
 	paused                                      *prometheus.GaugeVec
+	lag                                         *prometheus.GaugeVec
+	latency                                     *prometheus.HistogramVec
+	// The latency histograms of the input and DLQ topics, looked up once
+	// by New: they observe every record.
+	latencyInput, latencyDLQ prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -67,6 +72,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "redrive_partition_paused",
 			Help: "1 while fetching of a topic-partition is paused for backpressure.",
 		}, []string{"topic", "partition"}),
+		lag: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "redrive_consumer_lag_records",
+			Help: "Records of an owned topic-partition not yet read by this process: the partition's high-water mark minus the next offset to read, refreshed every few seconds (lagInterval).",
+		}, []string{"topic", "partition"}),
+		latency: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "redrive_end_to_end_latency_seconds",
+			Help:    "Time from a record's Kafka timestamp to its S3 batch being durable, by the topic it was read from (a DLQ record's timestamp is that of its last DLQ write).",
+			Buckets: latencyBuckets,
+		}, []string{"topic"}),
 	}
 	m.direct = m.routed.WithLabelValues("direct")
 	m.enriched = m.routed.WithLabelValues("enriched")

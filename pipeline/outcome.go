@@ -85,6 +85,10 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 	} else {
 		p.metrics.direct.Inc()
 	}
+	latency := p.metrics.latencyInput
+	if rec.fromDLQ() {
+		latency = p.metrics.latencyDLQ
+	}
 	rec.part.toSink(rec)
 	p.deps.Sink.Add(sinks.Item{
 		Topic:     rec.topic,
@@ -94,6 +98,7 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		Done: func(err error) {
 			if err == nil {
 				p.stats.toSink.Add(1)
+				observeLatency(latency, rec.ts, p.now())
 			}
 			rec.part.finish(rec, err)
 		},

@@ -66,7 +66,7 @@ func (part *partition) track(rec *record, release func(error)) {
 	if rec.fromDLQ() {
 		rec.tr = &part.dlq
 	}
-	rec.entry = rec.tr.add(rec.offset, release)
+	rec.entry = rec.tr.add(rec.offset, rec.received, release)
 	part.mu.Lock()
 	part.pending++
 	part.pendingB += rec.size

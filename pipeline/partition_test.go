@@ -30,6 +30,7 @@ type fakeCtx struct {
 	offset    int64
 	key       string
 	headers   goka.Headers
+	ts        time.Time // the record's Kafka timestamp; zero: none
 	commits   *commitLog
 }
 
@@ -39,6 +40,7 @@ func (c *fakeCtx) Partition() int32         { return c.partition }
 func (c *fakeCtx) Offset() int64            { return c.offset }
 func (c *fakeCtx) Key() string              { return c.key }
 func (c *fakeCtx) Headers() goka.Headers    { return c.headers }
+func (c *fakeCtx) Timestamp() time.Time     { return c.ts }
 func (c *fakeCtx) DeferCommit() func(error) {
 	return func(err error) { c.commits.release(c.topic, c.offset, err) }
 }
@@ -113,6 +115,7 @@ type harness struct {
 	commits *commitLog
 	group   *pauseLog
 	next    map[string]int64
+	ts      time.Time // the Kafka timestamp of the records consume delivers
 }
 
 func newHarness(t *testing.T, cfg Config, deps Deps) *harness {
@@ -135,7 +138,7 @@ func newHarness(t *testing.T, cfg Config, deps Deps) *harness {
 func (h *harness) consume(topic, key string, value []byte, headers goka.Headers) {
 	off := h.next[topic]
 	h.next[topic]++
-	h.p.consume(&fakeCtx{ctx: h.ctx, topic: topic, partition: 0, offset: off, key: key, headers: headers, commits: h.commits}, value)
+	h.p.consume(&fakeCtx{ctx: h.ctx, topic: topic, partition: 0, offset: off, key: key, headers: headers, ts: h.ts, commits: h.commits}, value)
 }
 
 // Invariant 4: DLQ records that are not yet due are held without blocking

@@ -115,6 +115,11 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 		parkLog: newLogSampler(10*time.Second, deps.Now),
 		parts:   map[int32]*partition{},
 	}
+	p.metrics.latencyInput = p.metrics.latency.WithLabelValues(cfg.InputTopic)
+	p.metrics.latencyDLQ = p.metrics.latency.WithLabelValues(cfg.DLQTopic)
+	if err := deps.Registerer.Register(newPendingAge(p)); err != nil {
+		return nil, fmt.Errorf("pipeline: registering metrics: %w", err)
+	}
 	p.work = &workQueue{limit: cfg.EnrichWorkers, run: p.callAPI, wg: &p.wg}
 	p.enricherNeedsFields = true
 	if nf, ok := deps.Enricher.(interface{ NeedsFields() bool }); ok {
@@ -224,6 +229,7 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		value:    value,
 		size:     recordCost([]byte(ctx.Key()), value),
 		received: p.now(),
+		ts:       ctx.Timestamp(),
 	}
 	if ctx.Key() == "" {
 		rec.key = nil

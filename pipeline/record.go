@@ -183,6 +183,7 @@ type record struct {
 	size     int          // memory charged to the windows (recordCost); value itself is dropped once written
 	env      dlq.Envelope // origin and retry state; Attempt 0 for fresh records
 	received time.Time
+	ts       time.Time // the record's Kafka timestamp, for the end-to-end latency
 	tr       *tracker
 	entry    *entry
 	inSink   bool // added to the sink: counted in its partition's inSink

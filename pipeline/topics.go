@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -53,8 +54,13 @@ type TopicInfo struct {
 // count, and that the DLQ and parking topics take any record the input
 // topic takes plus redrive's headers (invariant 9): a created DLQ or
 // parking topic gets max.message.bytes large enough, an existing one that
-// is too small is refused, naming the topic and the setting to change.
-func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (TopicInfo, error) {
+// is too small is refused, naming the topic and the setting to change. The
+// DLQ and parking topics must also keep every record redrive still needs
+// (checkRetention): a created one gets a safe retention and cleanup.policy
+// (DLQTopicConfig, ParkingTopicConfig), an existing one that could delete a
+// waiting record is refused, and a parking topic with a finite retention
+// is logged as a warning on log.
+func EnsureTopics(log *slog.Logger, admin sarama.ClusterAdmin, cfg Config, t Topics) (TopicInfo, error) {
 	t.SetDefaults()
 	names := []string{cfg.InputTopic, cfg.DLQTopic, cfg.ParkingTopic}
 	flags := []string{"input-topic", "dlq-topic", "parking-topic"}
@@ -80,17 +86,22 @@ func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (TopicInfo, e
 		t.Partitions = n
 	}
 	info := TopicInfo{MaxMessageBytes: map[string]int{}}
+	conf := map[string]topicConfig{}
 	for i, name := range names {
 		if counts[name] == 0 {
 			if !t.Create {
 				return TopicInfo{}, fmt.Errorf("%s: topic %q does not exist; create it (with as many partitions as the input topic for the DLQ) or pass --create-topics", flags[i], name)
 			}
 			detail := &sarama.TopicDetail{NumPartitions: t.Partitions, ReplicationFactor: t.ReplicationFactor}
-			if i > 0 {
-				// The input topic is created or read first: the DLQ and
-				// parking topics must take its largest record.
-				detail.ConfigEntries = RetryTopicConfig(info.MaxMessageBytes[cfg.InputTopic])
+			// The input topic is created or read first: the DLQ and
+			// parking topics must take its largest record.
+			switch name {
+			case cfg.DLQTopic:
+				detail.ConfigEntries = DLQTopicConfig(info.MaxMessageBytes[cfg.InputTopic], cfg.Retry)
+			case cfg.ParkingTopic:
+				detail.ConfigEntries = ParkingTopicConfig(info.MaxMessageBytes[cfg.InputTopic])
 			}
+			detail.ConfigEntries = withReplication(detail.ConfigEntries, t.ReplicationFactor)
 			err := admin.CreateTopic(name, detail, false)
 			if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 				return TopicInfo{}, fmt.Errorf("%s: creating topic %q: %w", flags[i], name, err)
@@ -98,11 +109,12 @@ func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (TopicInfo, e
 			counts[name] = t.Partitions
 			created = true
 		}
-		limit, err := maxMessageBytes(admin, name)
+		c, err := describeTopic(admin, name)
 		if err != nil {
 			return TopicInfo{}, fmt.Errorf("%s: %w", flags[i], err)
 		}
-		info.MaxMessageBytes[name] = limit
+		info.MaxMessageBytes[name] = c.maxMessageBytes
+		conf[name] = c
 	}
 	if created {
 		// A created topic is not in every broker's metadata at once, and
@@ -122,6 +134,9 @@ func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (TopicInfo, e
 				flags[i+1], name, info.MaxMessageBytes[name], cfg.InputTopic, in, HeaderRoom, need, name, need)
 		}
 	}
+	if err := checkRetention(log, cfg, conf); err != nil {
+		return TopicInfo{}, err
+	}
 	info.ParkingPartitions = counts[cfg.ParkingTopic]
 	return info, nil
 }
@@ -130,9 +145,10 @@ func EnsureTopics(admin sarama.ClusterAdmin, cfg Config, t Topics) (TopicInfo, e
 // broker's message.max.bytes).
 const DefaultMaxMessageBytes = 1048588
 
-// RetryTopicConfig is the configuration a DLQ or parking topic needs beside
-// an input topic whose max.message.bytes is inputMaxBytes (0: Kafka's
-// default): room for any input record plus redrive's headers.
+// RetryTopicConfig is the size part of DLQTopicConfig and
+// ParkingTopicConfig: the max.message.bytes a DLQ or parking topic needs
+// beside an input topic whose max.message.bytes is inputMaxBytes (0:
+// Kafka's default), room for any input record plus redrive's headers.
 func RetryTopicConfig(inputMaxBytes int) map[string]*string {
 	if inputMaxBytes == 0 {
 		inputMaxBytes = DefaultMaxMessageBytes
@@ -151,32 +167,50 @@ func (t TopicInfo) WriteMaxBytes(cfg Config) int {
 	return min(d, p)
 }
 
-// maxMessageBytes reads a topic's effective max.message.bytes (its own
-// setting or the broker's default).
-func maxMessageBytes(admin sarama.ClusterAdmin, topic string) (int, error) {
+// describeTopic reads a topic's effective max.message.bytes, retention and
+// cleanup.policy (its own settings or the broker's defaults) in one
+// request.
+func describeTopic(admin sarama.ClusterAdmin, topic string) (topicConfig, error) {
 	var entries []sarama.ConfigEntry
 	var err error
 	// A topic created a moment ago may not be known to the broker that
 	// answers yet.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		entries, err = admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"max.message.bytes"}})
+		entries, err = admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: topicConfigNames})
 		if !errors.Is(err, sarama.ErrUnknownTopicOrPartition) || time.Now().After(deadline) {
 			break
 		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("reading max.message.bytes of topic %q: %w", topic, err)
+		return topicConfig{}, fmt.Errorf("reading the configuration of topic %q: %w", topic, err)
 	}
+	c := topicConfig{retentionBytes: -1}
 	for _, e := range entries {
-		if e.Name == "max.message.bytes" {
-			n, err := strconv.Atoi(e.Value)
-			if err != nil {
-				return 0, fmt.Errorf("topic %q: max.message.bytes=%q: %w", topic, e.Value, err)
+		var n int64
+		switch e.Name {
+		case "max.message.bytes", "retention.ms", "retention.bytes":
+			if n, err = strconv.ParseInt(e.Value, 10, 64); err != nil {
+				return topicConfig{}, fmt.Errorf("topic %q: %s=%q: %w", topic, e.Name, e.Value, err)
 			}
-			return n, nil
+		}
+		switch e.Name {
+		case "max.message.bytes":
+			c.maxMessageBytes = int(n)
+		case "retention.ms":
+			c.retention = time.Duration(n) * time.Millisecond
+			if n < 0 {
+				c.retention = -1
+			}
+		case "retention.bytes":
+			c.retentionBytes = n
+		case "cleanup.policy":
+			c.cleanupPolicy = e.Value
 		}
 	}
-	return 0, fmt.Errorf("topic %q: the broker did not report max.message.bytes", topic)
+	if c.maxMessageBytes == 0 {
+		return topicConfig{}, fmt.Errorf("topic %q: the broker did not report max.message.bytes", topic)
+	}
+	return c, nil
 }
 
 // waitForLeaders polls until every partition of the topics has a leader.

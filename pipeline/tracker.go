@@ -1,6 +1,9 @@
 package pipeline
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // tracker releases goka's deferred commits of one topic-partition in offset
 // order. goka marks offset+1 when a deferred commit is released, and sarama
@@ -18,15 +21,17 @@ type tracker struct {
 // entry is one tracked record.
 type entry struct {
 	offset  int64
+	read    time.Time // when this process read the record
 	release func(error)
 	done    bool
 	err     error
 }
 
-// add registers a record in arrival order. goka delivers a topic-partition's
-// records in offset order, so entries stay sorted.
-func (t *tracker) add(offset int64, release func(error)) *entry {
-	e := &entry{offset: offset, release: release}
+// add registers a record read at time read, in arrival order. goka
+// delivers a topic-partition's records in offset order, so entries stay
+// sorted.
+func (t *tracker) add(offset int64, read time.Time, release func(error)) *entry {
+	e := &entry{offset: offset, read: read, release: release}
 	t.mu.Lock()
 	t.entries = append(t.entries, e)
 	t.mu.Unlock()
@@ -79,4 +84,18 @@ func (t *tracker) outstanding() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.entries) - t.head
+}
+
+// oldest returns when the oldest record not yet released was read; ok is
+// false when every record is released. Entries are in offset order and
+// only a completed prefix is released, so the oldest is the first one
+// after it: a record that is durable but waits for an earlier one counts
+// as pending until that one is done, as its commit does.
+func (t *tracker) oldest() (read time.Time, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.head == len(t.entries) {
+		return time.Time{}, false
+	}
+	return t.entries[t.head].read, true
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // checkPrefix completes offsets in the given order and checks after each
@@ -18,7 +19,7 @@ func checkPrefix(t *testing.T, order []int) {
 	entries := make([]*entry, n)
 	for i := range n {
 		off := int64(i)
-		entries[i] = tr.add(off, func(err error) {
+		entries[i] = tr.add(off, time.Time{}, func(err error) {
 			if err != nil {
 				t.Fatalf("offset %d released with %v", off, err)
 			}
@@ -88,7 +89,7 @@ func TestTrackerFailurePoisonsEveryLaterRelease(t *testing.T) {
 	var es []*entry
 	for i := range 5 {
 		off := int64(i)
-		es = append(es, tr.add(off, func(err error) { got[off] = err }))
+		es = append(es, tr.add(off, time.Time{}, func(err error) { got[off] = err }))
 	}
 	boom := errors.New("upload gave up")
 	tr.complete(es[0], nil)

@@ -131,7 +131,7 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	bindTopicFlags(fs, &t.Pipeline)
 	t.StartOffset = d.StartOffset
 	fs.value((*startOffsetValue)(&t.StartOffset), "start-offset", "where a group with no committed offsets starts: oldest or newest (Kafka's earliest and latest are accepted too)")
-	fs.boolean(&t.Topics.Create, "create-topics", "create missing topics instead of failing")
+	fs.boolean(&t.Topics.Create, "create-topics", "create missing topics instead of failing (the DLQ and parking topics with a retention that keeps what waits there)")
 	t.Topics = d.Topics
 	fs.value(intValue[int32]{&t.Topics.Partitions}, "partitions", "partitions of created topics (a created DLQ takes the input topic's count)")
 	fs.value(intValue[int16]{&t.Topics.ReplicationFactor}, "replication-factor", "replication factor of created topics (use 3 on a real cluster)")

@@ -51,12 +51,6 @@ networkPolicy:
     - to: [{ipBlock: {cidr: 10.0.0.0/8}}]
 `
 
-// pendingMetrics are alerted on but exported by code being written
-// elsewhere (the lag metrics).
-var pendingMetrics = map[string][]string{
-	"redrive_consumer_lag_records": {"topic", "partition"},
-}
-
 // wantAlerts are the alerts on-call asked for.
 var wantAlerts = []string{"RedriveLagGrowing", "RedriveNoProgress", "RedriveParkedRate", "RedriveBreakerOpen",
 	"RedriveUploadsFailing", "RedriveSessionRestarts", "RedrivePodsNotReady"}
@@ -179,9 +173,6 @@ func checkPrometheusRule(t *testing.T, objs rendered) {
 		t.Fatal(err)
 	}
 	exported := exportedMetrics(t)
-	for name, labels := range pendingMetrics {
-		exported.labels[name] = labels
-	}
 	svc := objs.services[0]
 	sel := `namespace="` + svc.Namespace + `", job="` + svc.Name + `"`
 	metricRe := regexp.MustCompile(`\b(redrive_[a-z0-9_]+|up)\{`)
@@ -272,7 +263,6 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 	}
 	names := slices.Collect(maps.Keys(exportedMetrics(t).labels))
 	names = append(names, "redrive_build_info")
-	names = append(names, slices.Collect(maps.Keys(pendingMetrics))...)
 	for _, name := range names {
 		if !strings.HasPrefix(name, "redrive_") {
 			continue // go_*, process_* and up are listed as families
