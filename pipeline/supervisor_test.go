@@ -195,3 +195,26 @@ func TestInvariant6_StopAbandonsABlockedJoin(t *testing.T) {
 		t.Fatal("the abandoned join's session was set up")
 	}
 }
+
+// Issue "redrive stays up", item 2: sarama reads every response within
+// Net.ReadTimeout, JoinGroup included, while the coordinator may hold a join
+// for the rebalance timeout; the group's client must wait longer than that,
+// and its lost-coordinator detection must not outlast the session much.
+func TestGroupConfigLetsAJoinWaitForTheRebalanceTimeout(t *testing.T) {
+	for _, rebalance := range []time.Duration{0, 20 * time.Second, 5 * time.Minute} {
+		c := Config{RebalanceTimeout: rebalance}
+		c.SetDefaults()
+		s := sarama.NewConfig()
+		c.applyGroup(s)
+		if s.Net.ReadTimeout <= c.RebalanceTimeout {
+			t.Errorf("rebalance timeout %s: read timeout %s would cut a join short", c.RebalanceTimeout, s.Net.ReadTimeout)
+		}
+		if s.Consumer.Group.Rebalance.Timeout != c.RebalanceTimeout || s.Consumer.Group.Session.Timeout != c.SessionTimeout ||
+			s.Consumer.Group.Heartbeat.Interval != c.HeartbeatInterval {
+			t.Errorf("group timeouts not applied: %+v", s.Consumer.Group)
+		}
+		if s.Net.DialTimeout > c.SessionTimeout {
+			t.Errorf("dial timeout %s outlasts the session timeout %s", s.Net.DialTimeout, c.SessionTimeout)
+		}
+	}
+}
