@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Content types of uploaded objects. A gzip object is labelled application/gzip and
@@ -19,6 +20,7 @@ import (
 // for Firehose's objects, so the suffix alone speaks for the encoding.
 const (
 	contentTypeGzip   = "application/gzip"
+	contentTypeZstd   = "application/zstd"
 	contentTypeNDJSON = "application/x-ndjson"
 )
 
@@ -37,7 +39,7 @@ type topicPartition struct {
 // does not allocate a new one for the next batch.
 type openBatch struct {
 	buf      bytes.Buffer
-	zw       *gzip.Writer // nil when Compression is "none"
+	zw       compressor // nil when Compression is "none"
 	records  int
 	rawBytes int // uncompressed bytes appended, newlines included
 	minOff   int64
@@ -103,22 +105,39 @@ const (
 	stateFinished                    // every Done has been called
 )
 
-// compressors pools gzip writers between batches of one Batcher.
-type compressors struct {
-	pool  sync.Pool
-	level int
+// compressor is one compressed stream: *gzip.Writer or *zstd.Encoder.
+type compressor interface {
+	io.WriteCloser
+	Reset(w io.Writer)
 }
 
-func (c *compressors) get(w *bytes.Buffer) *gzip.Writer {
-	if zw, ok := c.pool.Get().(*gzip.Writer); ok {
+// compressors pools the compressors of one Batcher between batches.
+type compressors struct {
+	pool  sync.Pool
+	kind  string // CompressionGzip or CompressionZstd
+	level int    // gzip level
+}
+
+func (c *compressors) get(w *bytes.Buffer) compressor {
+	if zw, ok := c.pool.Get().(compressor); ok {
 		zw.Reset(w)
 		return zw
 	}
-	zw, err := gzip.NewWriterLevel(w, c.level)
+	var zw compressor
+	var err error
+	if c.kind == CompressionZstd {
+		// The fastest level, one goroutine per stream (a partition's batch
+		// is written by one goroutine at a time, and the process has many
+		// partitions), and the smaller window state: an open batch holds
+		// its encoder for up to MaxAge.
+		zw, err = zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	} else {
+		zw, err = gzip.NewWriterLevel(w, c.level)
+	}
 	if err != nil {
 		panic(err) // the level was validated by Config.Validate
 	}
 	return zw
 }
 
-func (c *compressors) put(zw *gzip.Writer) { c.pool.Put(zw) }
+func (c *compressors) put(zw compressor) { c.pool.Put(zw) }

@@ -40,7 +40,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bytes", func(c *Config) { c.MaxBytes = -1 }, "MaxBytes"},
 		{"bytes too big", func(c *Config) { c.MaxBytes = 2 << 30 }, "MaxBytes"},
 		{"age", func(c *Config) { c.MaxAge = -time.Second }, "MaxAge"},
-		{"compression", func(c *Config) { c.Compression = "zstd" }, "Compression"},
+		{"compression", func(c *Config) { c.Compression = "lz4" }, "Compression"}, // zstd is valid since issue 12
 		{"timeout", func(c *Config) { c.UploadTimeout = -1 }, "UploadTimeout"},
 		{"retry initial", func(c *Config) { c.RetryInitial = -1 }, "RetryInitial"},
 		{"retry max", func(c *Config) { c.RetryMax = -1 }, "RetryMax"},
