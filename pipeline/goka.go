@@ -46,6 +46,7 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 	// small so that the windows bound memory, not sarama's 1 MiB default.
 	cfg.Consumer.Fetch.Default = int32(p.cfg.FetchBytes)
 	cfg.ChannelBufferSize = 64
+	p.ownsValues = true // groupBuilder wraps the group in copyingGroup
 	fresh := func(clientID string) *sarama.Config {
 		c := cfg
 		c.ClientID = clientID

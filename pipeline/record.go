@@ -44,25 +44,9 @@ const (
 // errNotObject is returned for values that are valid JSON but not objects.
 var errNotObject = errors.New("value is not a JSON object")
 
-// validateObject checks that value is one JSON object.
-func validateObject(value []byte) error {
-	v := bytes.TrimSpace(value)
-	if len(v) == 0 {
-		return errors.New("value is empty")
-	}
-	if v[0] != '{' {
-		return errNotObject
-	}
-	if !json.Valid(v) {
-		// Find the position for the error message; json.Valid does not say.
-		var x any
-		if err := json.Unmarshal(v, &x); err != nil {
-			return fmt.Errorf("value is not valid JSON: %w", err)
-		}
-		return errors.New("value is not valid JSON")
-	}
-	return nil
-}
+// validateObject checks that value is one JSON object, in one pass
+// (scanObject).
+func validateObject(value []byte) error { return scanObject(value, nil, nil) }
 
 // decodeFields decodes a record's top-level fields for the rule and URL
 // templates.
@@ -75,11 +59,22 @@ func decodeFields(value []byte) (map[string]any, error) {
 }
 
 // outputLine returns the record as one JSON object with the enrichment (if
-// any) under field and the journey under MetaField. The original bytes are
-// kept and the new keys spliced in before the closing brace, which avoids a
-// decode and re-encode of every record; a record that already has one of
-// those keys is re-encoded instead, so that no key appears twice.
+// any) under field and the journey under MetaField, in a new buffer.
 func outputLine(value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
+	return appendOutputLine(make([]byte, 0, len(value)+len(field)+len(enrichment)+valueRoom), value, field, enrichment, meta)
+}
+
+// appendOutputLine appends the output line of value to dst. The original
+// bytes are kept and the new keys spliced in before the closing brace,
+// which avoids a decode and re-encode of every record; a record that
+// already has one of those keys is re-encoded instead, so that no key
+// appears twice.
+//
+// dst may be value[:0]: the line is then built in value's own buffer
+// (everything it writes lies at or after what it has already read), so a
+// value copied out of its fetch with room to spare (withRoom) is the only
+// copy between sarama and the compressor.
+func appendOutputLine(dst, value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
 	v := bytes.TrimSpace(value)
 	if hasKey(v, MetaField) || (enrichment != nil && hasKey(v, field)) {
 		metaJSON, err := json.Marshal(meta)
@@ -89,8 +84,7 @@ func outputLine(value []byte, field string, enrichment json.RawMessage, meta Met
 		return reencode(v, field, enrichment, metaJSON)
 	}
 	body := bytes.TrimSpace(v[1 : len(v)-1])
-	out := make([]byte, 0, len(v)+len(field)+len(enrichment)+256)
-	out = append(out, '{')
+	out := append(dst, '{')
 	out = append(out, body...)
 	if len(body) > 0 {
 		out = append(out, ',')
@@ -101,11 +95,23 @@ func outputLine(value []byte, field string, enrichment json.RawMessage, meta Met
 		out = append(out, enrichment...)
 		out = append(out, ',')
 	}
-	out = strconv.AppendQuote(out, MetaField)
-	out = append(out, ':')
+	out = append(out, `"`+MetaField+`":`...)
 	out = meta.appendJSON(out)
 	out = append(out, '}')
 	return out, nil
+}
+
+// valueRoom is the spare capacity withRoom gives a value: enough for the
+// MetaField object of a topic name up to about 150 bytes.
+const valueRoom = 384
+
+// withRoom copies a value out of sarama's fetch buffer with valueRoom bytes
+// to spare, so that its output line can be built in place.
+func withRoom(v []byte) []byte {
+	if v == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(v)+valueRoom), v...)
 }
 
 // appendJSON writes meta exactly as encoding/json would (a test holds the

@@ -139,3 +139,32 @@ func TestMetaAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputLineInPlace: a line built in its value's own buffer (the path
+// of values copied by copyingGroup) equals the line built in a new buffer,
+// whatever spare room the value has and wherever its spaces are.
+func TestOutputLineInPlace(t *testing.T) {
+	ts := time.Date(2026, 11, 23, 16, 12, 46, 450000000, time.UTC)
+	meta := Meta{Topic: "events", Partition: 3, Offset: 1084, Attempt: 2, FirstFailure: &ts, ReceivedAt: ts, WrittenAt: ts}
+	for _, in := range []string{`{"a":1}`, `{}`, `  { "a" : [1, 2] }  `, "{\n}", `{"x":"_redrive"}`, `{"_redrive":1,"b":2}`} {
+		for _, enr := range []json.RawMessage{nil, json.RawMessage(`{"k":1}`)} {
+			want, err := outputLine([]byte(in), "enrichment", enr, meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, room := range []int{0, 8, valueRoom} {
+				v := append(make([]byte, 0, len(in)+room), in...)
+				got, err := appendOutputLine(v[:0], v, "enrichment", enr, meta)
+				if err != nil || string(got) != string(want) {
+					t.Fatalf("in place (%q, room %d) = %q, %v; want %q", in, room, got, err, want)
+				}
+			}
+			if w := withRoom([]byte(in)); string(w) != in || cap(w)-len(w) < valueRoom {
+				t.Fatalf("withRoom(%q) = %q with %d spare", in, w, cap(w)-len(w))
+			}
+		}
+	}
+	if withRoom(nil) != nil {
+		t.Fatal("withRoom(nil) is not nil: a tombstone would become an empty value")
+	}
+}
