@@ -45,4 +45,3 @@ func wanted(quoted []byte, names []string) (string, bool) {
 	}
 	return "", false
 }
-
