@@ -38,8 +38,12 @@ type topicPartition struct {
 // sealed batch holds compressed bytes only. The compressors are pooled, so sealing
 // does not allocate a new one for the next batch.
 type openBatch struct {
-	buf      bytes.Buffer
-	zw       compressor // nil when Compression is "none"
+	buf bytes.Buffer
+	zw  compressor // nil when Compression is "none"
+	// stage gathers lines for zw, which is fed stageBytes at a time: one
+	// compressor call per record (two with the newline) cost more than
+	// the copy into stage. Pooled with zw.
+	stage    []byte
 	records  int
 	rawBytes int // uncompressed bytes appended, newlines included
 	minOff   int64
@@ -65,17 +69,30 @@ func (ob *openBatch) add(line []byte, offset int64, done func(error)) {
 	if ob.err != nil {
 		return
 	}
-	var w io.Writer = &ob.buf
-	if ob.zw != nil {
-		w = ob.zw
-	}
-	if _, err := w.Write(line); err != nil {
-		ob.err = fmt.Errorf("sinks: compress line at offset %d: %w", offset, err)
+	if ob.zw == nil {
+		ob.buf.Write(line)
+		ob.buf.WriteByte('\n')
 		return
 	}
-	if _, err := w.Write([]byte{'\n'}); err != nil {
-		ob.err = fmt.Errorf("sinks: compress line at offset %d: %w", offset, err)
+	ob.stage = append(ob.stage, line...)
+	ob.stage = append(ob.stage, '\n')
+	if len(ob.stage) >= stageBytes {
+		ob.flushStage()
 	}
+}
+
+// stageBytes is how much of the raw text the compressor is fed at once.
+const stageBytes = 64 << 10
+
+// flushStage hands the staged lines to the compressor.
+func (ob *openBatch) flushStage() {
+	if len(ob.stage) == 0 || ob.err != nil {
+		return
+	}
+	if _, err := ob.zw.Write(ob.stage); err != nil {
+		ob.err = fmt.Errorf("sinks: compress lines up to offset %d: %w", ob.maxOff, err)
+	}
+	ob.stage = ob.stage[:0]
 }
 
 // sealedBatch is a closed batch waiting for, or in, its upload.
@@ -111,6 +128,13 @@ type compressor interface {
 	Reset(w io.Writer)
 }
 
+// pooledCompressor is what the pool keeps between batches: a compressor
+// and its staging buffer.
+type pooledCompressor struct {
+	zw    compressor
+	stage []byte
+}
+
 // compressors pools the compressors of one Batcher between batches.
 type compressors struct {
 	pool  sync.Pool
@@ -118,10 +142,10 @@ type compressors struct {
 	level int    // gzip level
 }
 
-func (c *compressors) get(w *bytes.Buffer) compressor {
-	if zw, ok := c.pool.Get().(compressor); ok {
-		zw.Reset(w)
-		return zw
+func (c *compressors) get(w *bytes.Buffer) (compressor, []byte) {
+	if pc, ok := c.pool.Get().(*pooledCompressor); ok {
+		pc.zw.Reset(w)
+		return pc.zw, pc.stage[:0]
 	}
 	var zw compressor
 	var err error
@@ -137,7 +161,9 @@ func (c *compressors) get(w *bytes.Buffer) compressor {
 	if err != nil {
 		panic(err) // the level was validated by Config.Validate
 	}
-	return zw
+	return zw, make([]byte, 0, stageBytes+4<<10)
 }
 
-func (c *compressors) put(zw compressor) { c.pool.Put(zw) }
+func (c *compressors) put(zw compressor, stage []byte) {
+	c.pool.Put(&pooledCompressor{zw: zw, stage: stage})
+}

@@ -161,7 +161,7 @@ func (b *Batcher) Pending() int { return int(b.pending.Load()) }
 func (b *Batcher) newOpenBatch() *openBatch {
 	ob := &openBatch{first: b.now()}
 	if b.cfg.Compression != CompressionNone {
-		ob.zw = b.zw.get(&ob.buf)
+		ob.zw, ob.stage = b.zw.get(&ob.buf)
 	}
 	return ob
 }
@@ -174,11 +174,12 @@ func (b *Batcher) sealLocked(tp topicPartition, p *partition) {
 		return
 	}
 	if ob.zw != nil {
+		ob.flushStage()
 		if err := ob.zw.Close(); err != nil && ob.err == nil {
 			ob.err = fmt.Errorf("sinks: finish %s stream: %w", b.cfg.Compression, err)
 		}
-		b.zw.put(ob.zw)
-		ob.zw = nil
+		b.zw.put(ob.zw, ob.stage)
+		ob.zw, ob.stage = nil, nil
 	}
 	sb := &sealedBatch{
 		tp:          tp,
