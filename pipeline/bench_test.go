@@ -49,3 +49,15 @@ func BenchmarkOutputLine(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWithRoom is the copy of each value out of sarama's fetch.
+func BenchmarkWithRoom(b *testing.B) {
+	vals := benchValues()
+	b.SetBytes(int64(len(vals[0])))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if v := withRoom(vals[i%len(vals)]); cap(v)-len(v) < valueRoom {
+			b.Fatal("no room")
+		}
+	}
+}

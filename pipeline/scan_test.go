@@ -124,3 +124,20 @@ func FuzzScanObject(f *testing.F) {
 		}
 	})
 }
+
+// TestScanStringWordAtATime puts each kind of special byte at every
+// position of strings long enough for the eight-byte fast path, with
+// high bytes around it, and compares with encoding/json.
+func TestScanStringWordAtATime(t *testing.T) {
+	for _, special := range []string{`"`, `\`, `\n`, `\u00e9`, "\x00", "\x01", "\x1f", "\x20", "\x7f", "\x80", "\xff", "\\x", `\u12`} {
+		for n := 0; n < 40; n++ {
+			for _, fill := range []string{"a", "\xc3\xa9", "\x9f"} {
+				body := strings.Repeat(fill, n) + special + strings.Repeat(fill, 17)
+				in := []byte(`{"k":"` + body + `","z":1}`)
+				if err := validateObject(in); (err == nil) != stdValidObject(in) {
+					t.Fatalf("validateObject(%q) = %v, encoding/json valid = %v", in, err, stdValidObject(in))
+				}
+			}
+		}
+	}
+}
