@@ -56,7 +56,7 @@ func BenchmarkWithRoom(b *testing.B) {
 	b.SetBytes(int64(len(vals[0])))
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if v := withRoom(vals[i%len(vals)]); cap(v)-len(v) < valueRoom {
+		if v := withRoom(vals[i%len(vals)], "events"); cap(v)-len(v) < metaRoom {
 			b.Fatal("no room")
 		}
 	}

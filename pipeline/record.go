@@ -61,7 +61,7 @@ func decodeFields(value []byte) (map[string]any, error) {
 // outputLine returns the record as one JSON object with the enrichment (if
 // any) under field and the journey under MetaField, in a new buffer.
 func outputLine(value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
-	return appendOutputLine(make([]byte, 0, len(value)+len(field)+len(enrichment)+valueRoom), value, field, enrichment, meta)
+	return appendOutputLine(make([]byte, 0, len(value)+len(field)+len(enrichment)+metaRoom+len(meta.Topic)), value, field, enrichment, meta)
 }
 
 // appendOutputLine appends the output line of value to dst. The original
@@ -101,17 +101,21 @@ func appendOutputLine(dst, value []byte, field string, enrichment json.RawMessag
 	return out, nil
 }
 
-// valueRoom is the spare capacity withRoom gives a value: enough for the
-// MetaField object of a topic name up to about 150 bytes.
-const valueRoom = 384
+// metaRoom is the size of ,"_redrive":{...}} for a fresh record with a
+// topic name of length 0 and the longest numbers and times: the spare
+// capacity withRoom adds to a value's length and its topic's. Records with
+// more (a first failure, an enrichment) grow the buffer once instead.
+// Spare room is held with the value until its commit: not more than needed.
+const metaRoom = 200
 
-// withRoom copies a value out of sarama's fetch buffer with valueRoom bytes
-// to spare, so that its output line can be built in place.
-func withRoom(v []byte) []byte {
+// withRoom copies a value of topic out of sarama's fetch buffer with
+// metaRoom and the topic's length to spare, so that its output line can
+// be built in place.
+func withRoom(v []byte, topic string) []byte {
 	if v == nil {
 		return nil
 	}
-	return append(make([]byte, 0, len(v)+valueRoom), v...)
+	return append(make([]byte, 0, len(v)+metaRoom+len(topic)), v...)
 }
 
 // appendJSON writes meta exactly as encoding/json would (a test holds the

@@ -140,6 +140,21 @@ func TestMetaAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestMetaRoomFitsTheLongestFreshMeta: metaRoom plus the topic's length
+// holds the _redrive object of a fresh record with the longest numbers and
+// times, so that its line never reallocates.
+func TestMetaRoomFitsTheLongestFreshMeta(t *testing.T) {
+	ts := time.Date(2026, 11, 23, 16, 12, 46, 123456789, time.UTC)
+	meta := Meta{Topic: "orders", Partition: -2147483648, Offset: -9223372036854775808, ReceivedAt: ts, WrittenAt: ts}
+	line, err := outputLine([]byte(`{"a":1}`), "enrichment", nil, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if extra := len(line) - len(`{"a":1}`); extra > metaRoom+len(meta.Topic) {
+		t.Fatalf("the _redrive object adds %d bytes, metaRoom+topic is %d", extra, metaRoom+len(meta.Topic))
+	}
+}
+
 // TestOutputLineInPlace: a line built in its value's own buffer (the path
 // of values copied by copyingGroup) equals the line built in a new buffer,
 // whatever spare room the value has and wherever its spaces are.
@@ -152,19 +167,19 @@ func TestOutputLineInPlace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, room := range []int{0, 8, valueRoom} {
+			for _, room := range []int{0, 8, metaRoom + len(meta.Topic)} {
 				v := append(make([]byte, 0, len(in)+room), in...)
 				got, err := appendOutputLine(v[:0], v, "enrichment", enr, meta)
 				if err != nil || string(got) != string(want) {
 					t.Fatalf("in place (%q, room %d) = %q, %v; want %q", in, room, got, err, want)
 				}
 			}
-			if w := withRoom([]byte(in)); string(w) != in || cap(w)-len(w) < valueRoom {
+			if w := withRoom([]byte(in), meta.Topic); string(w) != in || cap(w)-len(w) < metaRoom+len(meta.Topic) {
 				t.Fatalf("withRoom(%q) = %q with %d spare", in, w, cap(w)-len(w))
 			}
 		}
 	}
-	if withRoom(nil) != nil {
+	if withRoom(nil, "t") != nil {
 		t.Fatal("withRoom(nil) is not nil: a tombstone would become an empty value")
 	}
 }
