@@ -51,10 +51,6 @@ type Batcher struct {
 type partition struct {
 	mu   sync.Mutex
 	open *openBatch
-	// lastBody is the size of the previous batch's body: the next one
-	// starts with about that much room, instead of growing to it by
-	// doubling (which allocated twice the body per batch).
-	lastBody int
 }
 
 // NewBatcher applies cfg's defaults, validates it and starts the ager and the upload
@@ -129,7 +125,7 @@ func (b *Batcher) Add(it Item) {
 		b.sealLocked(tp, p)
 	}
 	if p.open == nil {
-		p.open = b.newOpenBatch(p.lastBody)
+		p.open = b.newOpenBatch()
 	}
 	p.open.add(it.Line, it.Offset, it.Done)
 	if p.open.records >= b.cfg.MaxRecords || p.open.rawBytes >= b.cfg.MaxBytes {
@@ -162,11 +158,8 @@ func (b *Batcher) partitionFor(tp topicPartition) *partition {
 // Pending returns the number of lines added whose Done has not returned yet.
 func (b *Batcher) Pending() int { return int(b.pending.Load()) }
 
-func (b *Batcher) newOpenBatch(sizeHint int) *openBatch {
+func (b *Batcher) newOpenBatch() *openBatch {
 	ob := &openBatch{first: b.now()}
-	if sizeHint > 0 {
-		ob.buf.Grow(sizeHint + sizeHint/8)
-	}
 	if b.cfg.Compression != CompressionNone {
 		ob.zw, ob.stage = b.zw.get(&ob.buf)
 	}
@@ -188,7 +181,6 @@ func (b *Batcher) sealLocked(tp topicPartition, p *partition) {
 		b.zw.put(ob.zw, ob.stage)
 		ob.zw, ob.stage = nil, nil
 	}
-	p.lastBody = ob.buf.Len()
 	sb := &sealedBatch{
 		tp:          tp,
 		key:         objectKey(b.cfg.Prefix, tp.topic, tp.partition, ob.minOff, ob.maxOff, ob.first, b.cfg.Compression),
