@@ -44,11 +44,11 @@ type keyRange struct {
 	First, Last int64
 }
 
-// parseObjectKey reads PREFIX/dt=.../hr=../TOPIC-PARTITION-FIRST-LAST.jsonl[.gz].
+// parseObjectKey reads PREFIX/dt=.../hr=../TOPIC-PARTITION-FIRST-LAST.jsonl[.gz|.zst].
 // The topic may hold dashes, so the numbers are taken from the end.
 func parseObjectKey(key string) (keyRange, error) {
 	base := key[strings.LastIndexByte(key, '/')+1:]
-	base = strings.TrimSuffix(strings.TrimSuffix(base, ".gz"), ".jsonl")
+	base = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".gz"), ".zst"), ".jsonl")
 	parts := strings.Split(base, "-")
 	if len(parts) < 4 {
 		return keyRange{}, fmt.Errorf("object key %q: want TOPIC-PARTITION-FIRST-LAST", key)

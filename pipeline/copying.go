@@ -76,7 +76,7 @@ func (c copiedClaim) Messages() <-chan *sarama.ConsumerMessage { return c.out }
 func ownBytes(m *sarama.ConsumerMessage) *sarama.ConsumerMessage {
 	cp := *m
 	cp.Key = bytes.Clone(m.Key)
-	cp.Value = bytes.Clone(m.Value)
+	cp.Value = withRoom(m.Value, m.Topic) // room for the output line (record.go)
 	if len(m.Headers) > 0 {
 		cp.Headers = make([]*sarama.RecordHeader, len(m.Headers))
 		for i, h := range m.Headers {

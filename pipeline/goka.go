@@ -44,8 +44,8 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 	// the next; Kafka returns at least one whole record batch each), this
 	// channel buffer and goka's 10-message partition channel. Keep them
 	// small so that the windows bound memory, not sarama's 1 MiB default.
-	cfg.Consumer.Fetch.Default = int32(p.cfg.FetchBytes)
-	cfg.ChannelBufferSize = 64
+	cfg.Consumer.Fetch.Default, cfg.Consumer.Fetch.Max, cfg.ChannelBufferSize = fetchSizes(p.cfg)
+	p.ownsValues = true // groupBuilder wraps the group in copyingGroup
 	fresh := func(clientID string) *sarama.Config {
 		c := cfg
 		c.ClientID = clientID
@@ -101,6 +101,19 @@ func (p *Processor) onAssignment(a goka.Assignment) {
 		cg.Resume(map[string][]int32{p.cfg.InputTopic: parts, p.cfg.DLQTopic: parts})
 	}
 	p.log.Info("partitions assigned", "partitions", parts, "standby", len(parts) == 0)
+}
+
+// fetchSizes sizes sarama's buffers from the windows: FetchBytes per
+// partition and fetch; at most an eighth of MaxPendingBytesTotal per fetch
+// response of one broker, so that what sarama holds does not grow with the
+// number of partitions a broker leads for this process (Kafka still returns
+// a first record batch larger than that whole); and a channel of at most
+// 64 messages per partition, fewer when the record window is small.
+func fetchSizes(c Config) (perPartition, perResponse int32, channel int) {
+	perPartition = int32(c.FetchBytes)
+	perResponse = int32(max(c.FetchBytes, c.MaxPendingBytesTotal/8))
+	channel = min(64, max(1, c.MaxPending/16))
+	return perPartition, perResponse, channel
 }
 
 // closingGroup keeps a stale consumption report from failing a clean stop.

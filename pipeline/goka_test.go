@@ -31,3 +31,19 @@ func TestClosingGroupDropsOnlyStaleConsumptionReports(t *testing.T) {
 		t.Errorf("Close() = %v on a clean close", err)
 	}
 }
+
+// TestFetchSizesFollowTheWindows: sarama's per-response fetch bound comes
+// from the process's byte window, not from the partition count, and the
+// channel shrinks with a small record window.
+func TestFetchSizesFollowTheWindows(t *testing.T) {
+	c := Config{}
+	c.SetDefaults()
+	part, resp, ch := fetchSizes(c)
+	if part != int32(c.FetchBytes) || resp != int32(c.MaxPendingBytesTotal/8) || ch != 64 {
+		t.Fatalf("defaults: fetch %d per partition, %d per response, channel %d", part, resp, ch)
+	}
+	c.MaxPendingBytesTotal, c.MaxPending = 1<<20, 40
+	if _, resp, ch = fetchSizes(c); resp != int32(c.FetchBytes) || ch != 2 {
+		t.Fatalf("small windows: %d per response (want at least one partition's fetch), channel %d", resp, ch)
+	}
+}

@@ -70,7 +70,15 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		rt := rec.env.Replayed.UTC()
 		meta.ReplayedAt = &rt
 	}
-	line, err := outputLine(rec.value, p.cfg.EnrichField, answer, meta)
+	// Values that came through copyingGroup are the processor's own: the
+	// line is built in the value's buffer, which has room for it.
+	var line []byte
+	var err error
+	if p.ownsValues {
+		line, err = appendOutputLine(rec.value[:0], rec.value, p.cfg.EnrichField, answer, meta)
+	} else {
+		line, err = outputLine(rec.value, p.cfg.EnrichField, answer, meta)
+	}
 	if err != nil {
 		// The value was validated as a JSON object and the answer by the
 		// enricher, so this is a bug; still, park rather than lose it.

@@ -70,6 +70,12 @@ type Processor struct {
 	// templates); true unless it says otherwise.
 	enricherNeedsFields bool
 
+	// ownsValues is set by Options, whose consumer group copies every
+	// value out of its fetch (copyingGroup): toSink may then build the
+	// output line in the value's own buffer. Values from elsewhere (goka's
+	// tester, other builders) are left untouched.
+	ownsValues bool
+
 	groupMu sync.Mutex
 	group   sarama.ConsumerGroup // captured from goka's builder, for Pause/Resume
 
@@ -299,9 +305,12 @@ func (p *Processor) routeFresh(rec *record) {
 		p.park(rec, ClassOversize, fmt.Errorf("value of %d bytes exceeds max-record-bytes %d", len(rec.value), p.cfg.MaxRecordBytes))
 		return
 	}
-	if err := validateObject(rec.value); err != nil {
-		p.park(rec, ClassMalformed, err)
-		return
+	if p.deps.Matcher == nil || p.ruleNames == nil {
+		// Otherwise ruleFields validates in the pass that picks the fields.
+		if err := validateObject(rec.value); err != nil {
+			p.park(rec, ClassMalformed, err)
+			return
+		}
 	}
 	if p.deps.Matcher == nil {
 		p.toSink(rec, nil)
@@ -325,7 +334,8 @@ func (p *Processor) routeFresh(rec *record) {
 }
 
 // ruleFields decodes what the rule reads: only its fields when the rule
-// says which they are, else the whole record.
+// says which they are (checking in the same pass that value is a JSON
+// object), else the whole record.
 func (p *Processor) ruleFields(value []byte) (map[string]any, error) {
 	if p.ruleNames == nil {
 		return decodeFields(value)

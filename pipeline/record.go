@@ -44,25 +44,9 @@ const (
 // errNotObject is returned for values that are valid JSON but not objects.
 var errNotObject = errors.New("value is not a JSON object")
 
-// validateObject checks that value is one JSON object.
-func validateObject(value []byte) error {
-	v := bytes.TrimSpace(value)
-	if len(v) == 0 {
-		return errors.New("value is empty")
-	}
-	if v[0] != '{' {
-		return errNotObject
-	}
-	if !json.Valid(v) {
-		// Find the position for the error message; json.Valid does not say.
-		var x any
-		if err := json.Unmarshal(v, &x); err != nil {
-			return fmt.Errorf("value is not valid JSON: %w", err)
-		}
-		return errors.New("value is not valid JSON")
-	}
-	return nil
-}
+// validateObject checks that value is one JSON object, in one pass
+// (scanObject).
+func validateObject(value []byte) error { return scanObject(value, nil, nil) }
 
 // decodeFields decodes a record's top-level fields for the rule and URL
 // templates.
@@ -75,11 +59,22 @@ func decodeFields(value []byte) (map[string]any, error) {
 }
 
 // outputLine returns the record as one JSON object with the enrichment (if
-// any) under field and the journey under MetaField. The original bytes are
-// kept and the new keys spliced in before the closing brace, which avoids a
-// decode and re-encode of every record; a record that already has one of
-// those keys is re-encoded instead, so that no key appears twice.
+// any) under field and the journey under MetaField, in a new buffer.
 func outputLine(value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
+	return appendOutputLine(make([]byte, 0, len(value)+len(field)+len(enrichment)+metaRoom+len(meta.Topic)), value, field, enrichment, meta)
+}
+
+// appendOutputLine appends the output line of value to dst. The original
+// bytes are kept and the new keys spliced in before the closing brace,
+// which avoids a decode and re-encode of every record; a record that
+// already has one of those keys is re-encoded instead, so that no key
+// appears twice.
+//
+// dst may be value[:0]: the line is then built in value's own buffer
+// (everything it writes lies at or after what it has already read), so a
+// value copied out of its fetch with room to spare (withRoom) is the only
+// copy between sarama and the compressor.
+func appendOutputLine(dst, value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
 	v := bytes.TrimSpace(value)
 	if hasKey(v, MetaField) || (enrichment != nil && hasKey(v, field)) {
 		metaJSON, err := json.Marshal(meta)
@@ -89,8 +84,7 @@ func outputLine(value []byte, field string, enrichment json.RawMessage, meta Met
 		return reencode(v, field, enrichment, metaJSON)
 	}
 	body := bytes.TrimSpace(v[1 : len(v)-1])
-	out := make([]byte, 0, len(v)+len(field)+len(enrichment)+256)
-	out = append(out, '{')
+	out := append(dst, '{')
 	out = append(out, body...)
 	if len(body) > 0 {
 		out = append(out, ',')
@@ -101,11 +95,27 @@ func outputLine(value []byte, field string, enrichment json.RawMessage, meta Met
 		out = append(out, enrichment...)
 		out = append(out, ',')
 	}
-	out = strconv.AppendQuote(out, MetaField)
-	out = append(out, ':')
+	out = append(out, `"`+MetaField+`":`...)
 	out = meta.appendJSON(out)
 	out = append(out, '}')
 	return out, nil
+}
+
+// metaRoom is the size of ,"_redrive":{...}} for a fresh record with a
+// topic name of length 0 and the longest numbers and times: the spare
+// capacity withRoom adds to a value's length and its topic's. Records with
+// more (a first failure, an enrichment) grow the buffer once instead.
+// Spare room is held with the value until its commit: not more than needed.
+const metaRoom = 200
+
+// withRoom copies a value of topic out of sarama's fetch buffer with
+// metaRoom and the topic's length to spare, so that its output line can
+// be built in place.
+func withRoom(v []byte, topic string) []byte {
+	if v == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(v)+metaRoom+len(topic)), v...)
 }
 
 // appendJSON writes meta exactly as encoding/json would (a test holds the
@@ -206,5 +216,7 @@ func (r *record) fromDLQ() bool { return r.topic == r.part.p.cfg.DLQTopic }
 // everything included.
 const recordOverhead = 1 << 10
 
-// recordCost is the memory a pending record is charged in the byte windows.
-func recordCost(key, value []byte) int { return len(key) + len(value) + recordOverhead }
+// recordCost is the memory a pending record is charged in the byte windows:
+// the value's capacity, not its length, since a value copied with room to
+// spare for its output line (withRoom) holds that room while it waits.
+func recordCost(key, value []byte) int { return len(key) + cap(value) + recordOverhead }

@@ -139,3 +139,56 @@ func TestMetaAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestMetaRoomFitsTheLongestFreshMeta: metaRoom plus the topic's length
+// holds the _redrive object of a fresh record with the longest numbers and
+// times, so that its line never reallocates.
+func TestMetaRoomFitsTheLongestFreshMeta(t *testing.T) {
+	ts := time.Date(2026, 11, 23, 16, 12, 46, 123456789, time.UTC)
+	meta := Meta{Topic: "orders", Partition: -2147483648, Offset: -9223372036854775808, ReceivedAt: ts, WrittenAt: ts}
+	line, err := outputLine([]byte(`{"a":1}`), "enrichment", nil, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if extra := len(line) - len(`{"a":1}`); extra > metaRoom+len(meta.Topic) {
+		t.Fatalf("the _redrive object adds %d bytes, metaRoom+topic is %d", extra, metaRoom+len(meta.Topic))
+	}
+}
+
+// TestOutputLineInPlace: a line built in its value's own buffer (the path
+// of values copied by copyingGroup) equals the line built in a new buffer,
+// whatever spare room the value has and wherever its spaces are.
+func TestOutputLineInPlace(t *testing.T) {
+	ts := time.Date(2026, 11, 23, 16, 12, 46, 450000000, time.UTC)
+	meta := Meta{Topic: "events", Partition: 3, Offset: 1084, Attempt: 2, FirstFailure: &ts, ReceivedAt: ts, WrittenAt: ts}
+	for _, in := range []string{`{"a":1}`, `{}`, `  { "a" : [1, 2] }  `, "{\n}", `{"x":"_redrive"}`, `{"_redrive":1,"b":2}`} {
+		for _, enr := range []json.RawMessage{nil, json.RawMessage(`{"k":1}`)} {
+			want, err := outputLine([]byte(in), "enrichment", enr, meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, room := range []int{0, 8, metaRoom + len(meta.Topic)} {
+				v := append(make([]byte, 0, len(in)+room), in...)
+				got, err := appendOutputLine(v[:0], v, "enrichment", enr, meta)
+				if err != nil || string(got) != string(want) {
+					t.Fatalf("in place (%q, room %d) = %q, %v; want %q", in, room, got, err, want)
+				}
+			}
+			if w := withRoom([]byte(in), meta.Topic); string(w) != in || cap(w)-len(w) < metaRoom+len(meta.Topic) {
+				t.Fatalf("withRoom(%q) = %q with %d spare", in, w, cap(w)-len(w))
+			}
+		}
+	}
+	if withRoom(nil, "t") != nil {
+		t.Fatal("withRoom(nil) is not nil: a tombstone would become an empty value")
+	}
+}
+
+// Invariant 5: the byte windows charge what a held record really keeps
+// alive, the room its value was copied with included.
+func TestInvariant5_RecordCostChargesTheValuesCapacity(t *testing.T) {
+	v := withRoom([]byte(`{"a":1}`), "topic")
+	if got, want := recordCost([]byte("k"), v), 1+cap(v)+recordOverhead; got != want || cap(v) <= len(v) {
+		t.Fatalf("recordCost = %d, want %d (len %d, cap %d)", got, want, len(v), cap(v))
+	}
+}

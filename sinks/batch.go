@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Content types of uploaded objects. A gzip object is labelled application/gzip and
@@ -19,6 +20,7 @@ import (
 // for Firehose's objects, so the suffix alone speaks for the encoding.
 const (
 	contentTypeGzip   = "application/gzip"
+	contentTypeZstd   = "application/zstd"
 	contentTypeNDJSON = "application/x-ndjson"
 )
 
@@ -36,8 +38,12 @@ type topicPartition struct {
 // sealed batch holds compressed bytes only. The compressors are pooled, so sealing
 // does not allocate a new one for the next batch.
 type openBatch struct {
-	buf      bytes.Buffer
-	zw       *gzip.Writer // nil when Compression is "none"
+	buf bytes.Buffer
+	zw  compressor // nil when Compression is "none"
+	// stage gathers lines for zw, which is fed stageBytes at a time: one
+	// compressor call per record (two with the newline) cost more than
+	// the copy into stage. Pooled with zw.
+	stage    []byte
 	records  int
 	rawBytes int // uncompressed bytes appended, newlines included
 	minOff   int64
@@ -63,17 +69,30 @@ func (ob *openBatch) add(line []byte, offset int64, done func(error)) {
 	if ob.err != nil {
 		return
 	}
-	var w io.Writer = &ob.buf
-	if ob.zw != nil {
-		w = ob.zw
-	}
-	if _, err := w.Write(line); err != nil {
-		ob.err = fmt.Errorf("sinks: compress line at offset %d: %w", offset, err)
+	if ob.zw == nil {
+		ob.buf.Write(line)
+		ob.buf.WriteByte('\n')
 		return
 	}
-	if _, err := w.Write([]byte{'\n'}); err != nil {
-		ob.err = fmt.Errorf("sinks: compress line at offset %d: %w", offset, err)
+	ob.stage = append(ob.stage, line...)
+	ob.stage = append(ob.stage, '\n')
+	if len(ob.stage) >= stageBytes {
+		ob.flushStage()
 	}
+}
+
+// stageBytes is how much of the raw text the compressor is fed at once.
+const stageBytes = 64 << 10
+
+// flushStage hands the staged lines to the compressor.
+func (ob *openBatch) flushStage() {
+	if len(ob.stage) == 0 || ob.err != nil {
+		return
+	}
+	if _, err := ob.zw.Write(ob.stage); err != nil {
+		ob.err = fmt.Errorf("sinks: compress lines up to offset %d: %w", ob.maxOff, err)
+	}
+	ob.stage = ob.stage[:0]
 }
 
 // sealedBatch is a closed batch waiting for, or in, its upload.
@@ -103,22 +122,48 @@ const (
 	stateFinished                    // every Done has been called
 )
 
-// compressors pools gzip writers between batches of one Batcher.
-type compressors struct {
-	pool  sync.Pool
-	level int
+// compressor is one compressed stream: *gzip.Writer or *zstd.Encoder.
+type compressor interface {
+	io.WriteCloser
+	Reset(w io.Writer)
 }
 
-func (c *compressors) get(w *bytes.Buffer) *gzip.Writer {
-	if zw, ok := c.pool.Get().(*gzip.Writer); ok {
-		zw.Reset(w)
-		return zw
+// pooledCompressor is what the pool keeps between batches: a compressor
+// and its staging buffer.
+type pooledCompressor struct {
+	zw    compressor
+	stage []byte
+}
+
+// compressors pools the compressors of one Batcher between batches.
+type compressors struct {
+	pool  sync.Pool
+	kind  string // CompressionGzip or CompressionZstd
+	level int    // gzip level
+}
+
+func (c *compressors) get(w *bytes.Buffer) (compressor, []byte) {
+	if pc, ok := c.pool.Get().(*pooledCompressor); ok {
+		pc.zw.Reset(w)
+		return pc.zw, pc.stage[:0]
 	}
-	zw, err := gzip.NewWriterLevel(w, c.level)
+	var zw compressor
+	var err error
+	if c.kind == CompressionZstd {
+		// The fastest level, one goroutine per stream (a partition's batch
+		// is written by one goroutine at a time, and the process has many
+		// partitions), and the smaller window state: an open batch holds
+		// its encoder for up to MaxAge.
+		zw, err = zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	} else {
+		zw, err = gzip.NewWriterLevel(w, c.level)
+	}
 	if err != nil {
 		panic(err) // the level was validated by Config.Validate
 	}
-	return zw
+	return zw, make([]byte, 0, stageBytes+4<<10)
 }
 
-func (c *compressors) put(zw *gzip.Writer) { c.pool.Put(zw) }
+func (c *compressors) put(zw compressor, stage []byte) {
+	c.pool.Put(&pooledCompressor{zw: zw, stage: stage})
+}

@@ -77,14 +77,17 @@ func NewBatcher(cfg Config, store Store, opts ...Option) (*Batcher, error) {
 		now:         o.now,
 		m:           newMetrics(o.reg),
 		contentType: contentTypeNDJSON,
-		zw:          compressors{level: cfg.GzipLevel},
+		zw:          compressors{kind: cfg.Compression, level: cfg.GzipLevel},
 		parts:       make(map[topicPartition]*partition),
 		inflight:    make(map[topicPartition]map[*sealedBatch]struct{}),
 		agerStop:    make(chan struct{}),
 		agerDone:    make(chan struct{}),
 	}
-	if cfg.Compression == CompressionGzip {
+	switch cfg.Compression {
+	case CompressionGzip:
 		b.contentType = contentTypeGzip
+	case CompressionZstd:
+		b.contentType = contentTypeZstd
 	}
 	b.wake = sync.NewCond(&b.mu)
 	b.life, b.stopLife = context.WithCancelCause(context.Background())
@@ -157,8 +160,8 @@ func (b *Batcher) Pending() int { return int(b.pending.Load()) }
 
 func (b *Batcher) newOpenBatch() *openBatch {
 	ob := &openBatch{first: b.now()}
-	if b.cfg.Compression == CompressionGzip {
-		ob.zw = b.zw.get(&ob.buf)
+	if b.cfg.Compression != CompressionNone {
+		ob.zw, ob.stage = b.zw.get(&ob.buf)
 	}
 	return ob
 }
@@ -171,11 +174,12 @@ func (b *Batcher) sealLocked(tp topicPartition, p *partition) {
 		return
 	}
 	if ob.zw != nil {
+		ob.flushStage()
 		if err := ob.zw.Close(); err != nil && ob.err == nil {
-			ob.err = fmt.Errorf("sinks: finish gzip stream: %w", err)
+			ob.err = fmt.Errorf("sinks: finish %s stream: %w", b.cfg.Compression, err)
 		}
-		b.zw.put(ob.zw)
-		ob.zw = nil
+		b.zw.put(ob.zw, ob.stage)
+		ob.zw, ob.stage = nil, nil
 	}
 	sb := &sealedBatch{
 		tp:          tp,

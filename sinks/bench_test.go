@@ -13,10 +13,10 @@ func (discardStore) Put(context.Context, string, []byte, string, string) error {
 func (discardStore) Check(context.Context) error                               { return nil }
 func (discardStore) String() string                                            { return "discard://" }
 
-// BenchmarkAdd measures Add with gzip on realistic output lines, sealing and
+// BenchmarkAdd measures Add with each compression on realistic output lines, sealing and
 // uploading (to a store that discards) included.
 func BenchmarkAdd(b *testing.B) {
-	for _, compression := range []string{CompressionGzip, CompressionNone} {
+	for _, compression := range []string{CompressionGzip, CompressionZstd, CompressionNone} {
 		b.Run(compression, func(b *testing.B) {
 			bt, err := NewBatcher(Config{Compression: compression}, discardStore{})
 			if err != nil {

@@ -41,7 +41,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bytes", func(c *Config) { c.MaxBytes = -1 }, "batch-max-bytes:"},
 		{"bytes too big", func(c *Config) { c.MaxBytes = 2 << 30 }, "batch-max-bytes:"},
 		{"age", func(c *Config) { c.MaxAge = -time.Second }, "batch-max-age:"},
-		{"compression", func(c *Config) { c.Compression = "bzip2" }, "compression:"},
+		{"compression", func(c *Config) { c.Compression = "lz4" }, "compression:"},
 		{"timeout", func(c *Config) { c.UploadTimeout = -1 }, "sinks.Config.UploadTimeout:"},
 		{"retry initial", func(c *Config) { c.RetryInitial = -1 }, "sinks.Config.RetryInitial:"},
 		{"retry max", func(c *Config) { c.RetryMax = -1 }, "sinks.Config.RetryMax:"},

@@ -21,7 +21,8 @@
 //     not be contiguous (enrichment completes out of order, so the ranges of two
 //     batches may interleave), but each offset is in one batch only, unless the
 //     record was read again after a crash or rebalance.
-//   - The suffix is ".jsonl.gz" (gzip, the default) or ".jsonl" (Compression "none").
+//   - The suffix is ".jsonl.gz" (gzip, the default), ".jsonl.zst" (zstd) or ".jsonl"
+//     (Compression "none").
 //     The body is newline-delimited JSON, one line per record, in the order added.
 //     A gzip object has Content-Type application/gzip and no Content-Encoding.
 //

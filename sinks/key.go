@@ -23,8 +23,11 @@ func objectKey(prefix, topic string, partition int32, first, last int64, at time
 	sb.WriteByte('-')
 	sb.WriteString(strconv.FormatInt(last, 10))
 	sb.WriteString(".jsonl")
-	if compression == CompressionGzip {
+	switch compression {
+	case CompressionGzip:
 		sb.WriteString(".gz")
+	case CompressionZstd:
+		sb.WriteString(".zst")
 	}
 	return sb.String()
 }

@@ -26,6 +26,7 @@ func TestObjectKeyLayout(t *testing.T) {
 		{"prefix trailing slash", "raw/", "gzip", utc, []int64{5, 6}, "raw/dt=2026-07-04/hr=09/events-3-5-6.jsonl.gz"},
 		{"nested prefix with slashes", "/lake/raw/", "gzip", utc, []int64{5}, "lake/raw/dt=2026-07-04/hr=09/events-3-5-5.jsonl.gz"},
 		{"no compression", "raw", "none", utc, []int64{5}, "raw/dt=2026-07-04/hr=09/events-3-5-5.jsonl"},
+		{"zstd", "raw", "zstd", utc, []int64{5, 6}, "raw/dt=2026-07-04/hr=09/events-3-5-6.jsonl.zst"},
 		{"out of order offsets", "", "gzip", utc, []int64{17, 3, 42, 9}, "dt=2026-07-04/hr=09/events-3-3-42.jsonl.gz"},
 		{"local clock is dated in UTC", "", "none", local, []int64{100, 99}, "dt=2026-02-28/hr=20/events-3-99-100.jsonl"},
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 // ReadAPI is the slice of the S3 API that reading batches back needs;
@@ -26,15 +27,26 @@ type Object struct {
 }
 
 // Lines returns the object's lines, decompressed when its key ends in .gz
-// (the layout this package writes).
+// or .zst (the layout this package writes).
 func (o Object) Lines() ([][]byte, error) {
 	body := o.Body
-	if strings.HasSuffix(o.Key, ".gz") {
+	switch {
+	case strings.HasSuffix(o.Key, ".gz"):
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Key, err)
 		}
 		if body, err = io.ReadAll(zr); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Key, err)
+		}
+	case strings.HasSuffix(o.Key, ".zst"):
+		zr, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Key, err)
+		}
+		body, err = zr.DecodeAll(body, nil)
+		zr.Close()
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Key, err)
 		}
 	}

@@ -7,6 +7,12 @@
 // commit, and prints a JSON summary on stdout. It has none of redrive's
 // guarantees (offsets are marked before calls finish): it is the speed of
 // reading and calling alone.
+//
+// With -floor gzip (or zstd) it is the floor of pass-through instead: it
+// also does the work that moving a record to S3 cannot avoid, checking that
+// each value is a JSON object and appending it with a newline to one
+// compressed stream per partition (same library and level as redrive's
+// sink), which is then discarded.
 package main
 
 import (
@@ -39,6 +45,8 @@ type config struct {
 	concurrency int
 	match       string
 	timeout     time.Duration
+	floor       string // "", "gzip" or "zstd"
+	level       int
 }
 
 // summary is printed as JSON on exit.
@@ -48,6 +56,8 @@ type summary struct {
 	CallErrors  int64     `json:"call_errors"`
 	FirstRecord time.Time `json:"first_record"`
 	Done        time.Time `json:"done"`
+	Invalid     int64     `json:"invalid,omitempty"`    // -floor: values that are not JSON objects
+	Compressed  int64     `json:"compressed,omitempty"` // -floor: compressed bytes produced
 }
 
 func main() {
@@ -70,11 +80,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&c.concurrency, "concurrency", 32, "requests in flight at most, and idle connections kept")
 	fs.StringVar(&c.match, "match", `"category":"X"`, "a record needs a call when its value contains this")
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Second, "timeout of one request")
+	fs.StringVar(&c.floor, "floor", "", "also validate each value as a JSON object and compress it, one stream per partition: gzip or zstd (empty: read only)")
+	fs.IntVar(&c.level, "level", 1, "gzip level of -floor gzip (redrive's default); zstd uses redrive's zstd level")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if c.brokers == "" || c.group == "" || c.topic == "" {
 		return errors.New("-brokers, -group and -topic are required")
+	}
+	if c.floor != "" && c.floor != "gzip" && c.floor != "zstd" {
+		return fmt.Errorf("-floor must be gzip or zstd, got %q", c.floor)
 	}
 	cfg := sarama.NewConfig()
 	v, err := sarama.ParseKafkaVersion(c.version)
@@ -129,6 +144,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	s := h.sum
 	h.mu.Unlock()
 	s.Records, s.Calls, s.CallErrors = h.records.Load(), h.ncalls.Load(), h.callErrors.Load()
+	s.Invalid, s.Compressed = h.invalid.Load(), h.compressed.Load()
 	return json.NewEncoder(stdout).Encode(s)
 }
 
@@ -163,6 +179,7 @@ type handler struct {
 	calls   sync.WaitGroup // one per call queued and not finished
 
 	records, ncalls, callErrors atomic.Int64
+	invalid, compressed         atomic.Int64 // -floor
 	remaining                   atomic.Int64 // partitions not yet read up to their target
 	allRead                     chan struct{}
 	once                        sync.Once
@@ -209,7 +226,18 @@ func (h *handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 // backpressure (the baseline has no windows to respect).
 func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	target := h.targets[claim.Partition()]
+	var fl *floorStream
+	if h.cfg.floor != "" {
+		var err error
+		if fl, err = newFloorStream(h.cfg.floor, h.cfg.level); err != nil {
+			return err
+		}
+		defer func() { h.compressed.Add(fl.close()) }()
+	}
 	for msg := range claim.Messages() {
+		if fl != nil && !fl.add(msg.Value) {
+			h.invalid.Add(1)
+		}
 		if h.records.Add(1) == 1 {
 			h.mu.Lock()
 			h.sum.FirstRecord = time.Now()

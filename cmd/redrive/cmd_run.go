@@ -160,7 +160,7 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	t.Sink.MaxBytes = d.Sink.MaxBytes
 	fs.value(byteSize{&t.Sink.MaxBytes}, "batch-max-bytes", "seal an S3 batch at this many uncompressed bytes")
 	fs.duration(&t.Sink.MaxAge, "batch-max-age", d.Sink.MaxAge, "seal an S3 batch this long after its first record")
-	fs.str(&t.Sink.Compression, "compression", d.Sink.Compression, "batch compression: gzip or none")
+	fs.str(&t.Sink.Compression, "compression", d.Sink.Compression, "batch compression: gzip, zstd (.jsonl.zst, less CPU) or none")
 	fs.integer(&t.Sink.GzipLevel, "gzip-level", d.Sink.GzipLevel, "gzip level from 1 (fastest) to 9 (smallest objects)")
 
 	r := &t.Pipeline.Retry

@@ -74,6 +74,34 @@ func TestEnvVarsFillTheTopology(t *testing.T) {
 	}
 }
 
+// --compression takes zstd beside gzip and none, from the flag or its env var.
+func TestCompressionFlagAcceptsZstd(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{minimalRun, "", "gzip"},
+		{append([]string{"--compression=zstd"}, minimalRun...), "", "zstd"},
+		{append([]string{"--compression=none"}, minimalRun...), "", "none"},
+		{minimalRun, "zstd", "zstd"},
+	} {
+		if tc.env != "" {
+			t.Setenv("REDRIVE_COMPRESSION", tc.env)
+		}
+		topo, err := parseRunArgs(tc.args)
+		if err != nil {
+			t.Fatalf("%v (env %q): %v", tc.args, tc.env, err)
+		}
+		if err := topo.Sink.Validate(); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if topo.Sink.Compression != tc.want {
+			t.Errorf("%v (env %q): compression %q, want %q", tc.args, tc.env, topo.Sink.Compression, tc.want)
+		}
+	}
+}
+
 // Bad flags stop start-up with a message that names the flag at fault.
 func TestBadFlagsNameTheFlag(t *testing.T) {
 	for _, tc := range []struct {
@@ -102,6 +130,7 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{append([]string{"--log-level=loud"}, minimalRun...), "log-level"},
 		{append([]string{"--dlq-topic=orders"}, minimalRun...), "dlq-topic"},
 		{append([]string{"--shutdown-grace=10ms"}, minimalRun...), "shutdown-grace"},
+		{append([]string{"--compression=lz4"}, minimalRun...), "ompression"},
 	} {
 		_, err := parseRunArgs(tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -1022,6 +1022,7 @@ func TestHelmChartRefusesBadValues(t *testing.T) {
 		{"KEDA past the partitions", []string{"autoscaling.enabled=true", "topics.partitions=6", "autoscaling.maxReplicaCount=8"}, "exceeds topics.partitions"},
 		{"KEDA without partitions", []string{"autoscaling.enabled=true"}, "topics.partitions"},
 		{"KEDA to zero", []string{"autoscaling.enabled=true", "topics.partitions=6", "autoscaling.minReplicaCount=0"}, "minReplicaCount"},
+		{"unknown compression", []string{"batch.compression=lz4"}, "compression"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render(t, bin, chartCase{values: []string{required}, set: tc.set})

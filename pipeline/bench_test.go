@@ -1,0 +1,63 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchValues are 1 KiB records shaped like make bench's pass-through
+// workload: a few short fields the rule may read and a long payload.
+func benchValues() [][]byte {
+	vals := make([][]byte, 256)
+	for i := range vals {
+		vals[i] = []byte(fmt.Sprintf(`{"id":%d,"user_id":"u%d","category":"%c","amount":%d.%02d,"ts":"2026-11-23T16:12:46.45Z","payload":%q}`,
+			i, i*7%1000, 'A'+i%4, i*13%1000, i%100, strings.Repeat("lorem ipsum dolor sit amet ", 34)))
+	}
+	return vals
+}
+
+// BenchmarkRuleFields is what routeFresh does to a record before the rule:
+// check it is a JSON object and decode the field the rule reads.
+func BenchmarkRuleFields(b *testing.B) {
+	vals := benchValues()
+	names := []string{"category"}
+	b.SetBytes(int64(len(vals[0])))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		v := vals[i%len(vals)]
+		if err := validateObject(v); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pickFields(v, names); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOutputLine builds a pass-through output line.
+func BenchmarkOutputLine(b *testing.B) {
+	vals := benchValues()
+	now := time.Date(2026, 11, 23, 16, 12, 46, 450000000, time.UTC)
+	b.SetBytes(int64(len(vals[0])))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		meta := Meta{Topic: "events", Partition: 3, Offset: int64(i), ReceivedAt: now, WrittenAt: now}
+		if _, err := outputLine(vals[i%len(vals)], "enrichment", nil, meta); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWithRoom is the copy of each value out of sarama's fetch.
+func BenchmarkWithRoom(b *testing.B) {
+	vals := benchValues()
+	b.SetBytes(int64(len(vals[0])))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if v := withRoom(vals[i%len(vals)], "events"); cap(v)-len(v) < metaRoom {
+			b.Fatal("no room")
+		}
+	}
+}
