@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // promSample is one series of a Prometheus text exposition.
@@ -20,51 +24,51 @@ type promSample struct {
 // promSamples is one scrape of /metrics.
 type promSamples []promSample
 
-// parseProm reads the Prometheus text format: comments are skipped, and
-// each remaining line is name{labels} value [timestamp]. Label values in
-// redrive's metrics hold no escaped quotes or commas, so a simple split is
-// enough; a line it cannot read is skipped rather than failing the scrape.
-func parseProm(text string) promSamples {
-	var out promSamples
-	for line := range strings.SplitSeq(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		s := promSample{Labels: map[string]string{}}
-		rest := line
-		if i := strings.IndexByte(line, '{'); i >= 0 {
-			j := strings.LastIndexByte(line, '}')
-			if j < i {
-				continue
-			}
-			s.Name = line[:i]
-			for pair := range strings.SplitSeq(line[i+1:j], ",") {
-				k, v, ok := strings.Cut(pair, "=")
-				if ok {
-					s.Labels[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
-				}
-			}
-			rest = strings.TrimSpace(line[j+1:])
-		} else {
-			name, r, ok := strings.Cut(line, " ")
-			if !ok {
-				continue
-			}
-			s.Name, rest = name, r
-		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			continue
-		}
-		s.Value = v
-		out = append(out, s)
+// parseProm reads a Prometheus text exposition with Prometheus's own
+// parser and flattens it to series as the text format names them
+// (histograms as NAME_bucket{le}, NAME_sum and NAME_count).
+func parseProm(text string) (promSamples, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		return nil, fmt.Errorf("parsing metrics: %w", err)
 	}
-	return out
+	var out promSamples
+	for name, mf := range families {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			add := func(suffix string, v float64, extra ...string) {
+				l := labels
+				if len(extra) == 2 {
+					l = maps.Clone(labels)
+					l[extra[0]] = extra[1]
+				}
+				out = append(out, promSample{Name: name + suffix, Labels: l, Value: v})
+			}
+			switch {
+			case m.Counter != nil:
+				add("", m.GetCounter().GetValue())
+			case m.Gauge != nil:
+				add("", m.GetGauge().GetValue())
+			case m.Untyped != nil:
+				add("", m.GetUntyped().GetValue())
+			case m.Histogram != nil:
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					add("_bucket", float64(b.GetCumulativeCount()), "le", strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64))
+				}
+				add("_sum", h.GetSampleSum())
+				add("_count", float64(h.GetSampleCount()))
+			case m.Summary != nil:
+				add("_sum", m.GetSummary().GetSampleSum())
+				add("_count", float64(m.GetSummary().GetSampleCount()))
+			}
+		}
+	}
+	return out, nil
 }
 
 // Sum adds the series of name whose labels include every pair of match.
@@ -120,5 +124,5 @@ func scrape(ctx context.Context, c *http.Client, addr string) (promSamples, erro
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("scraping %s: %s", addr, resp.Status)
 	}
-	return parseProm(string(body)), nil
+	return parseProm(string(body))
 }

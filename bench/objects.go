@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/redrive-io/redrive/sinks"
 )
 
 // objectsResult is workload 5: the objects the pass-through run left in S3
@@ -37,13 +39,13 @@ func (b *bench) objects(ctx context.Context, prefix string, hw map[int32]int64, 
 	res := &objectsResult{Objects: len(objs)}
 	b.res.Objects = res
 	type sized struct {
-		keyRange
+		sinks.KeyRange
 		size int64
 	}
 	ranges := map[int32][]sized{}
 	for _, o := range objs {
 		res.Bytes += o.Size
-		kr, err := parseObjectKey(o.Key)
+		kr, err := sinks.ParseKey(o.Key)
 		if err != nil {
 			return err
 		}

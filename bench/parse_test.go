@@ -52,10 +52,11 @@ redrive_records_routed_total{route="enriched"} 250
 redrive_partition_pending_records{partition="0"} 12
 redrive_partition_pending_records{partition="1"} 9e+03
 go_goroutines 155
-broken_line{route="x"}
-not_a_number NaNx
 `
-	m := parseProm(text)
+	m, err := parseProm(text)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := m.Sum("redrive_records_routed_total", nil); got != 1750 {
 		t.Errorf("Sum(all routes) = %v, want 1750", got)
 	}
@@ -72,30 +73,11 @@ not_a_number NaNx
 		t.Errorf("Max(absent) = %v, want 0", got)
 	}
 	if len(m) != 5 {
-		t.Errorf("parsed %d series, want 5 (the broken lines skipped): %+v", len(m), m)
+		t.Errorf("parsed %d series, want 5: %+v", len(m), m)
 	}
-}
-
-// TestParseObjectKey proves that an object key's topic-partition and offset
-// range are read from the end, so that topics with dashes parse, and that
-// keys not in redrive's layout are refused rather than misread.
-func TestParseObjectKey(t *testing.T) {
-	tests := []struct {
-		key     string
-		want    keyRange
-		wantErr bool
-	}{
-		{"w1/dt=2026-11-23/hr=16/w1-pass-3-0-6999.jsonl.gz", keyRange{"w1-pass", 3, 0, 6999}, false},
-		{"dt=2026-11-23/hr=16/events-0-10-20.jsonl", keyRange{"events", 0, 10, 20}, false},
-		{"p/dt=x/hr=y/a.b-c-12-100-99.jsonl.gz", keyRange{}, true}, // first > last
-		{"p/dt=x/hr=y/events-1-2.jsonl.gz", keyRange{}, true},
-		{"p/dt=x/hr=y/events-x-1-2.jsonl.gz", keyRange{}, true},
-	}
-	for _, tt := range tests {
-		got, err := parseObjectKey(tt.key)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("parseObjectKey(%q) = %+v, %v; want %+v, error %v", tt.key, got, err, tt.want, tt.wantErr)
-		}
+	// A broken exposition is reported, not half read.
+	if _, err := parseProm(text + "broken_line{route=\"x\"}\n"); err == nil {
+		t.Error("a broken line was not reported")
 	}
 }
 

@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -30,4 +31,35 @@ func objectKey(prefix, topic string, partition int32, first, last int64, at time
 		sb.WriteString(".zst")
 	}
 	return sb.String()
+}
+
+// KeyRange is what an object key says about its batch: the input
+// topic-partition and the first and last offsets in it, so that a replayed
+// or re-written batch is recognisable by its key alone.
+type KeyRange struct {
+	Topic       string
+	Partition   int32
+	First, Last int64
+}
+
+// ParseKey reads a key objectKey built:
+// PREFIX/dt=.../hr=../TOPIC-PARTITION-FIRST-LAST.jsonl[.gz|.zst]. The topic
+// may hold dashes, so the numbers are taken from the end; a key not in this
+// layout is refused rather than misread.
+func ParseKey(key string) (KeyRange, error) {
+	base := key[strings.LastIndexByte(key, '/')+1:]
+	base = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".gz"), ".zst"), ".jsonl")
+	parts := strings.Split(base, "-")
+	bad := fmt.Errorf("object key %q: want TOPIC-PARTITION-FIRST-LAST.jsonl[.gz|.zst]", key)
+	if len(parts) < 4 {
+		return KeyRange{}, bad
+	}
+	n := len(parts)
+	p, err1 := strconv.ParseInt(parts[n-3], 10, 32)
+	first, err2 := strconv.ParseInt(parts[n-2], 10, 64)
+	last, err3 := strconv.ParseInt(parts[n-1], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || first > last {
+		return KeyRange{}, bad
+	}
+	return KeyRange{Topic: strings.Join(parts[:n-3], "-"), Partition: int32(p), First: first, Last: last}, nil
 }

@@ -50,3 +50,26 @@ func TestObjectKeyLayout(t *testing.T) {
 		})
 	}
 }
+
+// ParseKey reads back what objectKey wrote (topics with dashes included,
+// for every compression) and refuses keys not in that layout rather than
+// misreading them.
+func TestParseKey(t *testing.T) {
+	at := time.Date(2026, 11, 23, 16, 5, 0, 0, time.UTC)
+	for _, c := range []string{CompressionGzip, CompressionZstd, CompressionNone} {
+		key := objectKey("w1", "w1-pass", 3, 0, 6999, at, c)
+		got, err := ParseKey(key)
+		if err != nil || got != (KeyRange{"w1-pass", 3, 0, 6999}) {
+			t.Errorf("ParseKey(%q) = %+v, %v", key, got, err)
+		}
+	}
+	for _, key := range []string{
+		"p/dt=x/hr=y/a.b-c-12-100-99.jsonl.gz", // first > last
+		"p/dt=x/hr=y/events-1-2.jsonl.gz",
+		"p/dt=x/hr=y/events-x-1-2.jsonl.gz",
+	} {
+		if got, err := ParseKey(key); err == nil {
+			t.Errorf("ParseKey(%q) = %+v, want an error", key, got)
+		}
+	}
+}
