@@ -113,16 +113,7 @@ func TestInvariant1_CreateTopicsSetsSafeRetention(t *testing.T) {
 	topo.Topics.Create = true
 	topo.OutputDir = t.TempDir()
 	topo.HTTPAddr = "off"
-	r, err := topo.Start(context.Background())
-	if err != nil {
-		t.Fatalf("create-topics: %v", err)
-	}
-	r.Close()
-	admin, err := sarama.NewClusterAdmin(k.Brokers(), testSaramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := startThenAdmin(t, topo, "create-topics")
 	want := map[string]map[string]string{
 		"orders.dlq":     {"retention.ms": strconv.FormatInt((10*24*time.Hour + 15*time.Minute + pipeline.RetentionMargin).Milliseconds(), 10), "cleanup.policy": "delete"},
 		"orders.parking": {"retention.ms": "-1", "cleanup.policy": "delete"},
@@ -168,16 +159,7 @@ func TestE2E_Invariant1_StartRefusesADLQRetentionShorterThanMaxAge(t *testing.T)
 	}
 	topo.Pipeline.DLQTopic = e.dlq() + ".created"
 	topo.Topics.Create = true
-	r, err := topo.Start(context.Background())
-	if err != nil {
-		t.Fatalf("start-up with a created DLQ: %v", err)
-	}
-	r.Close()
-	admin, err := sarama.NewClusterAdmin(e.brokers, testSaramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := startThenAdmin(t, topo, "start-up with a created DLQ")
 	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topo.Pipeline.DLQTopic, ConfigNames: []string{"retention.ms", "cleanup.policy"}})
 	if err != nil {
 		t.Fatal(err)
@@ -204,16 +186,7 @@ func TestInvariant1_CreateTopicsWithThreeReplicasSetsMinInsync(t *testing.T) {
 	topo.Topics = pipeline.Topics{Create: true, ReplicationFactor: 3}
 	topo.OutputDir = t.TempDir()
 	topo.HTTPAddr = "off"
-	r, err := topo.Start(context.Background())
-	if err != nil {
-		t.Fatalf("create-topics: %v", err)
-	}
-	r.Close()
-	admin, err := sarama.NewClusterAdmin(c.ListenAddrs(), testSaramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := startThenAdmin(t, topo, "create-topics")
 	for _, topic := range []string{"orders.dlq", "orders.parking"} {
 		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"min.insync.replicas"}})
 		if err != nil {
@@ -223,4 +196,21 @@ func TestInvariant1_CreateTopicsWithThreeReplicasSetsMinInsync(t *testing.T) {
 			t.Errorf("created %s: min.insync.replicas %+v, want 2", topic, entries)
 		}
 	}
+}
+
+// startThenAdmin starts topo (which creates or checks its topics), closes
+// it, and returns an admin client of its brokers to read what start-up did.
+func startThenAdmin(t *testing.T, topo redrive.Topology, what string) sarama.ClusterAdmin {
+	t.Helper()
+	r, err := topo.Start(context.Background())
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	r.Close()
+	admin, err := sarama.NewClusterAdmin(topo.Kafka.Brokers, testSaramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	return admin
 }
