@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Batcher batches lines per input topic-partition, seals a batch by count, size or
-// age, and uploads sealed batches to a Store with at most MaxUploads in flight.
+// Batcher batches lines per input topic-partition and time bucket (Item.Time), seals
+// a batch by count, size, age or a line of another bucket, and uploads sealed batches to a Store with at most MaxUploads in flight.
 //
 // Goroutines: one ager plus MaxUploads upload workers, all owned by the Batcher and
 // ended by Close. Memory: the open batch of each topic-partition (compressed bytes and
@@ -124,8 +124,17 @@ func (b *Batcher) Add(it Item) {
 	if p.open != nil && p.open.rawBytes+size > b.cfg.MaxBytes {
 		b.sealLocked(tp, p)
 	}
+	// A batch holds one time bucket. A line of another bucket seals the
+	// open batch rather than opening a second one beside it: the open
+	// batches (and their compressors) stay one per topic-partition, so
+	// memory stays bounded as before, at the price of smaller objects when
+	// the times of one partition jump back and forth across a boundary.
+	at, event := b.bucket(it.Time)
+	if p.open != nil && event && (!p.open.event || !p.open.at.Equal(at)) {
+		b.sealLocked(tp, p)
+	}
 	if p.open == nil {
-		p.open = b.newOpenBatch()
+		p.open = b.newOpenBatch(at, event)
 	}
 	p.open.add(it.Line, it.Offset, it.Done)
 	if p.open.records >= b.cfg.MaxRecords || p.open.rawBytes >= b.cfg.MaxBytes {
@@ -158,8 +167,17 @@ func (b *Batcher) partitionFor(tp topicPartition) *partition {
 // Pending returns the number of lines added whose Done has not returned yet.
 func (b *Batcher) Pending() int { return int(b.pending.Load()) }
 
-func (b *Batcher) newOpenBatch() *openBatch {
-	ob := &openBatch{first: b.now()}
+// bucket returns the start of the time bucket of an item's time and whether
+// the item had one (event time); a zero time is bucketed by the clock now.
+func (b *Batcher) bucket(t time.Time) (time.Time, bool) {
+	if t.IsZero() {
+		return truncateBucket(b.now(), b.cfg.PartitionLayout), false
+	}
+	return truncateBucket(t, b.cfg.PartitionLayout), true
+}
+
+func (b *Batcher) newOpenBatch(at time.Time, event bool) *openBatch {
+	ob := &openBatch{first: b.now(), at: at, event: event}
 	if b.cfg.Compression != CompressionNone {
 		ob.zw, ob.stage = b.zw.get(&ob.buf)
 	}
@@ -183,7 +201,7 @@ func (b *Batcher) sealLocked(tp topicPartition, p *partition) {
 	}
 	sb := &sealedBatch{
 		tp:          tp,
-		key:         objectKey(b.cfg.Prefix, tp.topic, tp.partition, ob.minOff, ob.maxOff, ob.first, b.cfg.Compression),
+		key:         objectKey(b.cfg.Prefix, tp.topic, tp.partition, ob.minOff, ob.maxOff, ob.at, b.cfg.PartitionLayout, b.cfg.Compression),
 		contentType: b.contentType,
 		records:     ob.records,
 		body:        ob.buf.Bytes(),

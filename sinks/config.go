@@ -47,6 +47,10 @@ type Config struct {
 	RetryInitial time.Duration
 	// RetryMax caps the wait between upload attempts. Default 30s.
 	RetryMax time.Duration
+	// PartitionLayout is "hourly" (dt=/hr= folders) or "daily" (dt= only):
+	// the width of the time buckets that name objects and split batches.
+	// Default "hourly".
+	PartitionLayout string
 	// MaxUploads bounds the uploads in flight at once across all partitions; sealed
 	// batches wait for a slot. Default 4.
 	MaxUploads int
@@ -81,6 +85,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxUploads == 0 {
 		c.MaxUploads = 4
 	}
+	if c.PartitionLayout == "" {
+		c.PartitionLayout = LayoutHourly
+	}
 }
 
 // Validate reports every invalid field; each error begins with the name of
@@ -114,6 +121,9 @@ func (c Config) Validate() error {
 	}
 	if c.Compression != CompressionGzip && c.Compression != CompressionZstd && c.Compression != CompressionNone {
 		errs = append(errs, fmt.Errorf("compression: must be %q, %q or %q, got %q", CompressionGzip, CompressionZstd, CompressionNone, c.Compression))
+	}
+	if c.PartitionLayout != LayoutHourly && c.PartitionLayout != LayoutDaily {
+		errs = append(errs, fmt.Errorf("partition-layout: must be %q or %q, got %q", LayoutHourly, LayoutDaily, c.PartitionLayout))
 	}
 	return errors.Join(errs...)
 }
