@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,13 @@ type Processor struct {
 	parkLog *logSampler // one "record parked" line per class per 10s
 	// ruleNames are the fields the rule reads, nil when it may read any.
 	ruleNames []string
+	// ptime is Config.PartitionTime parsed; timeNames holds its field in
+	// "field" mode (else nil) and pickNames the fields picked for the rule
+	// (ruleNames with the time field), so that the one pass over a record
+	// that validates it also picks its time.
+	ptime     partitionTime
+	timeNames []string
+	pickNames []string
 	// enricherNeedsFields: the enricher reads decoded fields (URL
 	// templates); true unless it says otherwise.
 	enricherNeedsFields bool
@@ -134,6 +142,14 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 	if fl, ok := deps.Matcher.(fieldLister); ok {
 		if names, all := fl.Fields(); !all {
 			p.ruleNames = append([]string{}, names...) // non-nil even when empty
+		}
+	}
+	p.ptime, _ = parsePartitionTime(cfg.PartitionTime) // validated above
+	p.pickNames = p.ruleNames
+	if p.ptime.mode == "field" {
+		p.timeNames = []string{p.ptime.field}
+		if p.ruleNames != nil && !slices.Contains(p.ruleNames, p.ptime.field) {
+			p.pickNames = append(slices.Clip(p.ruleNames), p.ptime.field)
 		}
 	}
 	return p, nil
@@ -307,7 +323,7 @@ func (p *Processor) routeFresh(rec *record) {
 	}
 	if p.deps.Matcher == nil || p.ruleNames == nil {
 		// Otherwise ruleFields validates in the pass that picks the fields.
-		if err := validateObject(rec.value); err != nil {
+		if err := p.validate(rec); err != nil {
 			p.park(rec, ClassMalformed, err)
 			return
 		}
@@ -320,6 +336,9 @@ func (p *Processor) routeFresh(rec *record) {
 	if err != nil {
 		p.park(rec, ClassMalformed, err)
 		return
+	}
+	if p.ruleNames != nil {
+		p.stampTime(rec, fields) // picked with the rule's fields (pickNames)
 	}
 	match, err := p.deps.Matcher.Match(fields)
 	if err != nil {
@@ -340,7 +359,25 @@ func (p *Processor) ruleFields(value []byte) (map[string]any, error) {
 	if p.ruleNames == nil {
 		return decodeFields(value)
 	}
-	return pickFields(value, p.ruleNames)
+	return pickFields(value, p.pickNames)
+}
+
+// validate checks that rec's value is a JSON object and, in the same pass,
+// picks its partition-time field when there is one, and stamps its time.
+func (p *Processor) validate(rec *record) error {
+	if p.timeNames == nil {
+		if err := validateObject(rec.value); err != nil {
+			return err
+		}
+		p.stampTime(rec, nil)
+		return nil
+	}
+	fields, err := pickFields(rec.value, p.timeNames)
+	if err != nil {
+		return err
+	}
+	p.stampTime(rec, fields)
+	return nil
 }
 
 // fieldLister is implemented by rules that know which fields they read
@@ -352,7 +389,7 @@ type fieldLister interface {
 // routeDue routes a DLQ record: held until its not-before time, then
 // enriched again. A DLQ record always needed enrichment.
 func (p *Processor) routeDue(rec *record) {
-	if err := validateObject(rec.value); err != nil {
+	if err := p.validate(rec); err != nil {
 		p.park(rec, ClassMalformed, err)
 		return
 	}
