@@ -1070,7 +1070,7 @@ enrich:
   breakerFailures: 3
   breakerOpenFor: 20s
 s3: {bucket: b, prefix: p, endpoint: "http://minio:9000", region: eu-west-1, pathStyle: true}
-batch: {maxRecords: 100, maxBytes: 1MiB, maxAge: 10s, compression: none, gzipLevel: 6}
+batch: {maxRecords: 100, maxBytes: 1MiB, maxAge: 10s, compression: none, gzipLevel: 6, partitionTime: "field:ts", partitionLayout: daily}
 retry: {base: 500ms, maxDelay: 1m, maxAttempts: 5, maxAge: 1h}
 windows: {maxPending: 1000, maxWaiting: 10, maxRecordBytes: 512KiB, maxPendingBytes: 2MiB, maxPendingBytesTotal: 8MiB, fetchBytes: 128KiB, commitInterval: 2s}
 logging: {level: warn, format: text}
