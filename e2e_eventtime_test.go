@@ -26,12 +26,18 @@ func TestE2E_EventTimeFoldersThroughRealS3(t *testing.T) {
 	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	kafkaTS := time.Date(2026, 2, 1, 23, 30, 0, 0, time.UTC) // the fallback's hour
 	const n = 300
-	// eventAt is record i's event time: three hours, one record a second.
+	// eventAt is record i's event time: rising over three hours, with
+	// every tenth record late by up to an hour, as when a partition mixes
+	// fresh and delayed events.
 	eventAt := func(i int) time.Time {
 		if i%50 == 49 {
 			return kafkaTS // no field: dated by the Kafka timestamp
 		}
-		return base.Add(time.Duration(i%3)*time.Hour + time.Duration(i)*time.Second)
+		at := base.Add(time.Duration(i) * 3 * time.Hour / n)
+		if i%10 == 3 && at.Sub(base) >= time.Hour {
+			at = at.Add(-time.Hour)
+		}
+		return at
 	}
 	p, err := sarama.NewSyncProducer(e.brokers, testSaramaConfig())
 	if err != nil {

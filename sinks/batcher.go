@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,8 +16,8 @@ import (
 // a batch by count, size, age or a line of another bucket, and uploads sealed batches to a Store with at most MaxUploads in flight.
 //
 // Goroutines: one ager plus MaxUploads upload workers, all owned by the Batcher and
-// ended by Close. Memory: the open batch of each topic-partition (compressed bytes and
-// a compressor), plus the compressed bodies of sealed batches waiting for or in their
+// ended by Close. Memory: the open batches of each topic-partition, at most
+// MaxOpenBuckets (compressed bytes and a compressor each), plus the compressed bodies of sealed batches waiting for or in their
 // upload; the caller bounds the latter by bounding the lines it has pending.
 type Batcher struct {
 	cfg         Config
@@ -46,11 +47,23 @@ type Batcher struct {
 	workers  sync.WaitGroup
 }
 
-// partition holds the open batch of one topic-partition. Lock order: partition.mu
-// before Batcher.mu, never the other way round.
+// partition holds the open batches of one topic-partition, one per time bucket,
+// at most Config.MaxOpenBuckets of them, oldest opened first. Lock order:
+// partition.mu before Batcher.mu, never the other way round.
 type partition struct {
 	mu   sync.Mutex
-	open *openBatch
+	open []*openBatch
+}
+
+// find returns the index of the open batch of a bucket, or -1. A line
+// without a time (event false) joins any batch dated by the clock.
+func (p *partition) find(at time.Time, event bool) int {
+	for i, ob := range p.open {
+		if ob.event == event && (!event || ob.at.Equal(at)) {
+			return i
+		}
+	}
+	return -1
 }
 
 // NewBatcher applies cfg's defaults, validates it and starts the ager and the upload
@@ -121,24 +134,27 @@ func (b *Batcher) Add(it Item) {
 	b.pending.Add(1)
 	b.m.pending.Inc()
 	size := len(it.Line) + 1
-	if p.open != nil && p.open.rawBytes+size > b.cfg.MaxBytes {
-		b.sealLocked(tp, p)
-	}
-	// A batch holds one time bucket. A line of another bucket seals the
-	// open batch rather than opening a second one beside it: the open
-	// batches (and their compressors) stay one per topic-partition, so
-	// memory stays bounded as before, at the price of smaller objects when
-	// the times of one partition jump back and forth across a boundary.
+	// A batch holds one time bucket. A line of a bucket with no open batch
+	// opens one; when MaxOpenBuckets are open already, the one opened
+	// first is sealed to make room, so the open batches (and their
+	// compressors) of a partition stay bounded.
 	at, event := b.bucket(it.Time)
-	if p.open != nil && event && (!p.open.event || !p.open.at.Equal(at)) {
-		b.sealLocked(tp, p)
+	i := p.find(at, event)
+	if i >= 0 && p.open[i].rawBytes+size > b.cfg.MaxBytes {
+		b.sealAtLocked(tp, p, i)
+		i = -1
 	}
-	if p.open == nil {
-		p.open = b.newOpenBatch(at, event)
+	if i < 0 {
+		if len(p.open) >= b.cfg.MaxOpenBuckets {
+			b.sealAtLocked(tp, p, 0)
+		}
+		p.open = append(p.open, b.newOpenBatch(at, event))
+		i = len(p.open) - 1
 	}
-	p.open.add(it.Line, it.Offset, it.Done)
-	if p.open.records >= b.cfg.MaxRecords || p.open.rawBytes >= b.cfg.MaxBytes {
-		b.sealLocked(tp, p)
+	ob := p.open[i]
+	ob.add(it.Line, it.Offset, it.Done)
+	if ob.records >= b.cfg.MaxRecords || ob.rawBytes >= b.cfg.MaxBytes {
+		b.sealAtLocked(tp, p, i)
 	}
 }
 
@@ -184,13 +200,19 @@ func (b *Batcher) newOpenBatch(at time.Time, event bool) *openBatch {
 	return ob
 }
 
-// sealLocked closes p's open batch and queues it for upload. p.mu must be held.
+// sealLocked closes every open batch of p (every time bucket) and queues them
+// for upload. p.mu must be held.
 func (b *Batcher) sealLocked(tp topicPartition, p *partition) {
-	ob := p.open
-	p.open = nil
-	if ob == nil {
-		return
+	for len(p.open) > 0 {
+		b.sealAtLocked(tp, p, 0)
 	}
+}
+
+// sealAtLocked closes p's i-th open batch and queues it for upload. p.mu must
+// be held.
+func (b *Batcher) sealAtLocked(tp topicPartition, p *partition, i int) {
+	ob := p.open[i]
+	p.open = slices.Delete(p.open, i, i+1)
 	if ob.zw != nil {
 		ob.flushStage()
 		if err := ob.zw.Close(); err != nil && ob.err == nil {

@@ -51,6 +51,15 @@ type Config struct {
 	// the width of the time buckets that name objects and split batches.
 	// Default "hourly".
 	PartitionLayout string
+	// MaxOpenBuckets bounds the batches open at once per topic-partition, one
+	// per time bucket: when a line of yet another bucket arrives, the batch
+	// opened first is sealed. Default 2: with record timestamps a
+	// partition's times rise, and two buckets cover the records that
+	// straddle an hour's end without a small object each time they
+	// alternate; times spread wider (a field of late events) make smaller
+	// objects rather than more open batches. Each open batch holds a
+	// compressor (about 0.5-0.8 MiB).
+	MaxOpenBuckets int
 	// MaxUploads bounds the uploads in flight at once across all partitions; sealed
 	// batches wait for a slot. Default 4.
 	MaxUploads int
@@ -85,6 +94,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxUploads == 0 {
 		c.MaxUploads = 4
 	}
+	if c.MaxOpenBuckets == 0 {
+		c.MaxOpenBuckets = 2
+	}
 	if c.PartitionLayout == "" {
 		c.PartitionLayout = LayoutHourly
 	}
@@ -102,6 +114,7 @@ func (c Config) Validate() error {
 	positive("batch-max-records", int64(c.MaxRecords))
 	positive("batch-max-bytes", int64(c.MaxBytes))
 	positive("sinks.Config.MaxUploads", int64(c.MaxUploads))
+	positive("sinks.Config.MaxOpenBuckets", int64(c.MaxOpenBuckets))
 	for _, d := range []struct {
 		name string
 		v    time.Duration

@@ -80,9 +80,10 @@ func TestEventTimeDailyLayout(t *testing.T) {
 }
 
 // TestEventTimeSealAndFlushCoverEveryBucket proves invariant 1 across
-// buckets: while uploads are held, lines of three hours leave at most one
-// batch open per partition (the older buckets are sealed when a newer one
-// opens), Seal queues the open one without waiting for MaxAge, and
+// buckets: while uploads are held, lines of three hours leave at most
+// MaxOpenBuckets (2) batches open per partition (the one opened first is
+// sealed when a third bucket opens), Seal queues every open one without
+// waiting for MaxAge, and
 // FlushPartition returns only once all three are durable, with every Done
 // called once and none before its object is stored.
 func TestEventTimeSealAndFlushCoverEveryBucket(t *testing.T) {
@@ -96,8 +97,8 @@ func TestEventTimeSealAndFlushCoverEveryBucket(t *testing.T) {
 		b.Add(timedItem(d, 1, int64(2*i), at))
 		b.Add(timedItem(d, 1, int64(2*i+1), at.Add(time.Minute)))
 	}
-	if n := b.sealedCount(); n != 2 {
-		t.Fatalf("sealed batches = %d, want 2 (hours 03 and 04; 05 is open)", n)
+	if n := b.sealedCount(); n != 1 {
+		t.Fatalf("sealed batches = %d, want 1 (hour 03; 04 and 05 are open)", n)
 	}
 	b.Seal("t", 1)
 	if n := b.sealedCount(); n != 3 {
@@ -128,5 +129,58 @@ func TestProcessingTimeKeepsOneBatch(t *testing.T) {
 	flush(t, b, "t", 0)
 	if got, want := store.keys(), []string{"dt=2026-05-06/hr=07/t-0-0-1.jsonl.gz"}; !slices.Equal(got, want) {
 		t.Fatalf("keys = %v, want %v", got, want)
+	}
+}
+
+// TestEventTimeOpenBucketsAreBounded proves that lines alternating between
+// two hours (records straddling an hour's end) fill one object per hour
+// rather than one per change, and that a line of a third hour seals the
+// batch opened first, so no more than MaxOpenBuckets are ever open.
+func TestEventTimeOpenBucketsAreBounded(t *testing.T) {
+	store := newMemStore()
+	b := newTestBatcher(t, testConfig(), store, WithClock(func() time.Time { return t0 }))
+	d := newDoneLog()
+	h := func(hour int) time.Time { return time.Date(2026, 5, 6, hour, 59, 0, 0, time.UTC) }
+	for off, hour := range []int{10, 11, 10, 11, 10} {
+		b.Add(timedItem(d, 0, int64(off), h(hour)))
+	}
+	if n := b.sealedCount(); n != 0 {
+		t.Fatalf("%d batches sealed by lines of two hours, want 0", n)
+	}
+	b.Add(timedItem(d, 0, 5, h(12)))
+	wait.For(t, 10*time.Second, "hour 10's object", func() bool { return store.count() == 1 })
+	if got, want := store.keys(), []string{"dt=2026-05-06/hr=10/t-0-0-4.jsonl.gz"}; !slices.Equal(got, want) {
+		t.Fatalf("after a third hour keys = %v, want %v (the bucket opened first)", got, want)
+	}
+	b.Add(timedItem(d, 0, 6, h(11)))
+	flush(t, b, "t", 0)
+	want := []string{
+		"dt=2026-05-06/hr=10/t-0-0-4.jsonl.gz",
+		"dt=2026-05-06/hr=11/t-0-1-6.jsonl.gz",
+		"dt=2026-05-06/hr=12/t-0-5-5.jsonl.gz",
+	}
+	if got := store.keys(); !slices.Equal(got, want) {
+		t.Fatalf("keys = %v, want %v", got, want)
+	}
+}
+
+// TestEventTimeAgerSealsEachBucketByItsOwnAge proves MaxAge counts from each
+// open batch's first line: of two open buckets, only the older one is
+// sealed when it comes of age.
+func TestEventTimeAgerSealsEachBucketByItsOwnAge(t *testing.T) {
+	store := newMemStore()
+	clock := &fakeClock{now: t0}
+	b := newTestBatcher(t, testConfig(), store, WithClock(clock.Now)) // MaxAge 1h
+	d := newDoneLog()
+	b.Add(timedItem(d, 0, 0, time.Date(2026, 5, 6, 1, 0, 0, 0, time.UTC)))
+	clock.Advance(40 * time.Minute)
+	b.Add(timedItem(d, 0, 1, time.Date(2026, 5, 6, 2, 0, 0, 0, time.UTC)))
+	clock.Advance(30 * time.Minute)
+	wait.For(t, 10*time.Second, "the older bucket sealed by age", func() bool { return store.count() == 1 })
+	if got, want := store.keys(), []string{"dt=2026-05-06/hr=01/t-0-0-0.jsonl.gz"}; !slices.Equal(got, want) {
+		t.Fatalf("keys = %v, want %v", got, want)
+	}
+	if calls := d.callsOf("t", 0, 1); len(calls) != 0 {
+		t.Fatalf("the younger bucket's line was finished early: %v", calls)
 	}
 }
