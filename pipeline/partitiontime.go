@@ -115,10 +115,16 @@ func (p *Processor) stampTime(rec *record, fields map[string]any) {
 	rec.partTime = p.recordTime(rec)
 }
 
-// recordTime is the record's Kafka timestamp, or the clock when it has
-// none (a broker before 0.10 or a producer that sent -1).
+// recordTime is the Kafka timestamp of the record where it first arrived
+// (a DLQ or replayed copy carries it in its envelope, since its own is the
+// time of its copy; a copy written by an older redrive has only its own),
+// or the clock when there is none (a broker before 0.10 or a producer that
+// sent -1).
 func (p *Processor) recordTime(rec *record) time.Time {
-	if rec.ts.IsZero() || rec.ts.Unix() <= 0 {
+	if !rec.env.OriginTime.IsZero() {
+		return rec.env.OriginTime
+	}
+	if rec.ts.Unix() <= 0 {
 		p.metrics.timeFallbacks.WithLabelValues(fallbackNoTimestamp).Inc()
 		return p.now()
 	}

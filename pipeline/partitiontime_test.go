@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/redrive-io/redrive/internal/wait"
 	"github.com/redrive-io/redrive/sinks"
 )
 
@@ -190,5 +191,32 @@ func newMetricsProbe(t *testing.T, reg *prometheus.Registry) func(reason string)
 			}
 		}
 		return 0
+	}
+}
+
+// TestRecordTimeSurvivesTheDLQ proves that in "record" mode a record keeps
+// the timestamp of its first arrival through the DLQ: the DLQ copy carries
+// it in its envelope (redrive-origin-time), and a DLQ record is dated by
+// that, not by the later timestamp of its copy.
+func TestRecordTimeSurvivesTheDLQ(t *testing.T) {
+	first := time.Date(2026, 5, 6, 1, 10, 0, 0, time.UTC)
+	copied := first.Add(6 * time.Hour)
+	sink, fwd := &fakeSink{}, &fakeForwarder{}
+	h := newHarness(t, testConfig(), Deps{Matcher: rule(t), Enricher: &fakeEnricher{}, Sink: sink, Forwarder: fwd})
+	h.ts = first
+	h.consume("in", "k", []byte(`{"category":"X","outcome":"transient"}`), nil)
+	wait.For(t, 10*time.Second, "the DLQ write", func() bool { return len(fwd.to("in.dlq")) == 1 })
+	dlqs := fwd.to("in.dlq")
+	if len(dlqs) != 1 || !dlqs[0].Env.OriginTime.Equal(first) {
+		t.Fatalf("DLQ writes = %+v, want one whose envelope keeps the origin time %v", dlqs, first)
+	}
+
+	due := dlqs[0].Env
+	due.NotBefore = time.Time{}
+	h.ts = copied
+	h.consume("in.dlq", "k", []byte(`{"category":"X"}`), headersOf(due))
+	wait.For(t, 10*time.Second, "the DLQ record in the sink", func() bool { return len(sinkTimes(sink)) == 1 })
+	if got := sinkTimes(sink)[0]; !got.Equal(first) {
+		t.Fatalf("DLQ record dated %v, want its first arrival's %v (its copy's is %v)", got, first, copied)
 	}
 }

@@ -257,6 +257,11 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		rec.key = nil
 	}
 	rec.env.Origin = dlq.Origin{Topic: rec.topic, Partition: ctx.Partition(), Offset: rec.offset}
+	if rec.ts.Unix() > 0 {
+		// Carried in the envelope through the DLQ and parking, whose
+		// copies have timestamps of their own (recordTime).
+		rec.env.OriginTime = rec.ts
+	}
 	part.track(rec, ctx.DeferCommit())
 	if ctx.Context().Err() != nil {
 		// goka may deliver a record after the partition's context ended;
@@ -282,7 +287,7 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		// (attempt 0) that keeps its origin, so downstream still
 		// de-duplicates it against earlier copies.
 		if env, err := dlq.ParseMap(ctx.Headers()); err == nil {
-			rec.env = dlq.Envelope{Origin: env.Origin, Replayed: env.Replayed}
+			rec.env = dlq.Envelope{Origin: env.Origin, Replayed: env.Replayed, OriginTime: env.OriginTime}
 		}
 	}
 	p.routeFresh(rec)
