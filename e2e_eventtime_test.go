@@ -10,7 +10,9 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/redrive-io/redrive/enrich/mockapi"
 	"github.com/redrive-io/redrive/internal/wait"
+	"github.com/redrive-io/redrive/pipeline"
 	"github.com/redrive-io/redrive/sinks"
 )
 
@@ -64,18 +66,82 @@ func TestE2E_EventTimeFoldersThroughRealS3(t *testing.T) {
 		want[origin{e.topic(), m.Partition, m.Offset}] = eventAt(i)
 	}
 
-	proc := e.start(t, e.runArgs("", "--partition-time=field:ts"))
-	type line struct {
-		ID   int `json:"id"`
-		Meta struct {
-			Topic     string `json:"topic"`
-			Partition int32  `json:"partition"`
-			Offset    int64  `json:"offset"`
-		} `json:"_redrive"`
+	folders, objects, _ := runToFolders(t, e, e.runArgs("", "--partition-time=field:ts"), want)
+	wantFolders := map[string]int{}
+	for _, at := range want {
+		wantFolders[at.Format("dt=2006-01-02/hr=15/")]++
 	}
+	if len(wantFolders) != 4 {
+		t.Fatalf("the test's records span %d hours, want 3 event hours and the fallback's", len(wantFolders))
+	}
+	if fmt.Sprint(folders) != fmt.Sprint(wantFolders) {
+		t.Fatalf("records per folder = %v, want %v", folders, wantFolders)
+	}
+	t.Logf("%d objects; records per folder %v", objects, folders)
+}
+
+// TestE2E_RecordTimeFoldersThroughTheDLQ proves the default mode, record,
+// end to end: records whose Kafka timestamps span three hours land in those
+// hours' folders, including the ones whose enrichment failed and that were
+// retried through the DLQ, whose copies have timestamps of their own (the
+// envelope's redrive-origin-time keeps the first one).
+func TestE2E_RecordTimeFoldersThroughTheDLQ(t *testing.T) {
+	e := newEnv(t, 1)
+	_, apiURL := startAPI(t, mockapi.Config{ErrorRate: 0.4, Seed: 13})
+	e.createTopics(t, 1)
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	const n = 200
+	p, err := sarama.NewSyncProducer(e.brokers, testSaramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*sarama.ProducerMessage
+	for i := range n {
+		msgs = append(msgs, &sarama.ProducerMessage{Topic: e.topic(), Key: sarama.StringEncoder(fmt.Sprint(i % 7)),
+			Value: sarama.StringEncoder(fmt.Sprintf(`{"id":%d,"category":"X"}`, i)), Timestamp: base.Add(time.Duration(i) * 3 * time.Hour / n)})
+	}
+	if err := p.SendMessages(msgs); err != nil {
+		t.Fatalf("producing: %v", err)
+	}
+	p.Close()
+	want := map[origin]time.Time{}
+	for _, m := range msgs {
+		want[origin{e.topic(), m.Partition, m.Offset}] = m.Timestamp.UTC()
+	}
+
+	folders, objects, lines := runToFolders(t, e, e.runArgs(apiURL, "--enrich-retries=0"), want)
+	retried := 0
+	for _, l := range lines {
+		if l.Meta.Attempt > 0 {
+			retried++
+		}
+	}
+	if retried == 0 {
+		t.Fatal("no record went through the DLQ: the test proves nothing about it")
+	}
+	if len(folders) != 3 {
+		t.Fatalf("records per folder = %v, want three hours", folders)
+	}
+	t.Logf("%d objects; %d records retried through the DLQ; records per folder %v", objects, retried, folders)
+}
+
+// timedLine is what the event-time tests read of an output line.
+type timedLine struct {
+	ID   int           `json:"id"`
+	Meta pipeline.Meta `json:"_redrive"`
+}
+
+// runToFolders runs the binary with args until every record of want is in
+// S3, stops it, and checks that each record is in the dt=/hr= folder of its
+// time in want and, when read from the input topic, in an object whose key
+// names its topic-partition and an offset range holding it. It returns the
+// records per folder, the number of objects and the lines.
+func runToFolders(t *testing.T, e *env, args []string, want map[origin]time.Time) (map[string]int, int, []timedLine) {
+	t.Helper()
+	proc := e.start(t, args)
 	type object struct {
 		key   string
-		lines []line
+		lines []timedLine
 	}
 	var objects []object
 	read := func() int {
@@ -88,7 +154,7 @@ func TestE2E_EventTimeFoldersThroughRealS3(t *testing.T) {
 			}
 			obj := object{key: o.Key}
 			for _, l := range ls {
-				var x line
+				var x timedLine
 				if err := json.Unmarshal(l, &x); err != nil {
 					return fmt.Errorf("%s: %w", o.Key, err)
 				}
@@ -103,13 +169,14 @@ func TestE2E_EventTimeFoldersThroughRealS3(t *testing.T) {
 		}
 		return len(seen)
 	}
-	wait.For(t, 2*time.Minute, "every record in S3", func() bool { return read() == n })
+	wait.For(t, 3*time.Minute, "every record in S3", func() bool { return read() == len(want) })
 	if err := proc.term(30 * time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 	read()
 
 	folders := map[string]int{}
+	var all []timedLine
 	for _, obj := range objects {
 		kr, err := sinks.ParseKey(obj.key)
 		if err != nil {
@@ -123,23 +190,16 @@ func TestE2E_EventTimeFoldersThroughRealS3(t *testing.T) {
 				t.Fatalf("%s holds a record that was not produced: %+v", obj.key, o)
 			}
 			if wantFolder := at.UTC().Format("dt=2006-01-02/hr=15/"); folder != wantFolder {
-				t.Errorf("record %d (time %s) is in %s, want %s", l.ID, at, folder, wantFolder)
+				t.Errorf("record %d (time %s, attempt %d) is in %s, want %s", l.ID, at, l.Meta.Attempt, folder, wantFolder)
 			}
-			if o.Topic != kr.Topic || o.Partition != kr.Partition || o.Offset < kr.First || o.Offset > kr.Last {
+			// A record read from the DLQ is in an object of the DLQ
+			// topic, named by DLQ offsets the line does not carry.
+			if kr.Topic == e.topic() && (o.Partition != kr.Partition || o.Offset < kr.First || o.Offset > kr.Last) {
 				t.Errorf("record %+v is in %s, whose name says %+v", o, obj.key, kr)
 			}
 			folders[folder]++
+			all = append(all, l)
 		}
 	}
-	wantFolders := map[string]int{}
-	for _, at := range want {
-		wantFolders[at.Format("dt=2006-01-02/hr=15/")]++
-	}
-	if len(wantFolders) != 4 {
-		t.Fatalf("the test's records span %d hours, want 3 event hours and the fallback's", len(wantFolders))
-	}
-	if fmt.Sprint(folders) != fmt.Sprint(wantFolders) {
-		t.Fatalf("records per folder = %v, want %v", folders, wantFolders)
-	}
-	t.Logf("%d objects; records per folder %v", len(objects), folders)
+	return folders, len(objects), all
 }
