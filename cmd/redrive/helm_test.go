@@ -1023,6 +1023,9 @@ func TestHelmChartRefusesBadValues(t *testing.T) {
 		{"KEDA without partitions", []string{"autoscaling.enabled=true"}, "topics.partitions"},
 		{"KEDA to zero", []string{"autoscaling.enabled=true", "topics.partitions=6", "autoscaling.minReplicaCount=0"}, "minReplicaCount"},
 		{"unknown compression", []string{"batch.compression=lz4"}, "compression"},
+		{"unknown partition time", []string{"batch.partitionTime=event"}, "partitionTime"},
+		{"partition time naming no field", []string{"batch.partitionTime=field:"}, "partitionTime"},
+		{"unknown partition layout", []string{"batch.partitionLayout=weekly"}, "partitionLayout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render(t, bin, chartCase{values: []string{required}, set: tc.set})
