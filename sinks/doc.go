@@ -31,7 +31,8 @@
 //     A gzip object has Content-Type application/gzip and no Content-Encoding.
 //
 // A batch that is replayed after a crash or rebalance with the same offsets gets the
-// same name (and overwrites the earlier copy when it also falls in the same hour);
+// same name (and overwrites the earlier copy when it also falls in the same hour,
+// which with event time it does, since its lines' times have not changed);
 // otherwise its offset range overlaps an earlier object's range of the same
 // topic-partition, and the origin coordinates inside every line identify duplicates.
 // Topic names may contain '-', so parse the last three dash-separated fields of the
