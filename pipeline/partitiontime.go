@@ -29,9 +29,12 @@ const (
 	fallbackNoTimestamp = "no_record_time" // no Kafka timestamp either: the clock is used
 )
 
+// partitionTimeField is the mode of "field:NAME" once parsed.
+const partitionTimeField = "field"
+
 // partitionTime is Config.PartitionTime parsed.
 type partitionTime struct {
-	mode  string // PartitionTimeRecord, PartitionTimeProcessing or "field"
+	mode  string // PartitionTimeRecord, PartitionTimeProcessing or partitionTimeField
 	field string // the field's name in "field" mode
 }
 
@@ -45,7 +48,7 @@ func parsePartitionTime(s string) (partitionTime, error) {
 		if name == "" {
 			return partitionTime{}, fmt.Errorf("partition-time: %q names no field, want field:NAME", s)
 		}
-		return partitionTime{mode: "field", field: name}, nil
+		return partitionTime{mode: partitionTimeField, field: name}, nil
 	}
 	return partitionTime{}, fmt.Errorf("partition-time: must be %q, %q or field:NAME, got %q", PartitionTimeRecord, PartitionTimeProcessing, s)
 }
@@ -91,10 +94,11 @@ func epochTime(f float64) (time.Time, bool) {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
 }
 
-// stampTime sets rec.partTime by the configured mode. fields holds the
-// partition-time field when the mode is "field" (picked in the pass that
-// validated the record); it is ignored otherwise.
-func (p *Processor) stampTime(rec *record, fields map[string]any) {
+// stampTime sets rec.partTime by the configured mode. In "field" mode v is
+// the field's value as the pickers decode it and present says whether the
+// record has the field (picked in the pass that validated the record); they
+// are ignored otherwise.
+func (p *Processor) stampTime(rec *record, v any, present bool) {
 	switch p.ptime.mode {
 	case PartitionTimeProcessing:
 		return // zero: the sink dates the batch by its clock
@@ -102,7 +106,6 @@ func (p *Processor) stampTime(rec *record, fields map[string]any) {
 		rec.partTime = p.recordTime(rec)
 		return
 	}
-	v, present := fields[p.ptime.field]
 	if t, ok := fieldTime(v); ok {
 		rec.partTime = t
 		return

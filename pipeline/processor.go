@@ -67,12 +67,11 @@ type Processor struct {
 	parkLog *logSampler // one "record parked" line per class per 10s
 	// ruleNames are the fields the rule reads, nil when it may read any.
 	ruleNames []string
-	// ptime is Config.PartitionTime parsed; timeNames holds its field in
-	// "field" mode (else nil) and pickNames the fields picked for the rule
-	// (ruleNames with the time field), so that the one pass over a record
-	// that validates it also picks its time.
+	// ptime is Config.PartitionTime parsed; pickNames are the fields
+	// picked for the rule (ruleNames with the time field in "field" mode),
+	// so that the one pass over a record that validates it also picks its
+	// time.
 	ptime     partitionTime
-	timeNames []string
 	pickNames []string
 	// enricherNeedsFields: the enricher reads decoded fields (URL
 	// templates); true unless it says otherwise.
@@ -146,8 +145,7 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 	}
 	p.ptime, _ = parsePartitionTime(cfg.PartitionTime) // validated above
 	p.pickNames = p.ruleNames
-	if p.ptime.mode == "field" {
-		p.timeNames = []string{p.ptime.field}
+	if p.ptime.mode == partitionTimeField {
 		if p.ruleNames != nil && !slices.Contains(p.ruleNames, p.ptime.field) {
 			p.pickNames = append(slices.Clip(p.ruleNames), p.ptime.field)
 		}
@@ -343,7 +341,9 @@ func (p *Processor) routeFresh(rec *record) {
 		return
 	}
 	if p.ruleNames != nil {
-		p.stampTime(rec, fields) // picked with the rule's fields (pickNames)
+		// Picked with the rule's fields (pickNames).
+		v, present := fields[p.ptime.field]
+		p.stampTime(rec, v, present)
 	}
 	match, err := p.deps.Matcher.Match(fields)
 	if err != nil {
@@ -370,18 +370,25 @@ func (p *Processor) ruleFields(value []byte) (map[string]any, error) {
 // validate checks that rec's value is a JSON object and, in the same pass,
 // picks its partition-time field when there is one, and stamps its time.
 func (p *Processor) validate(rec *record) error {
-	if p.timeNames == nil {
+	if p.ptime.mode != partitionTimeField {
 		if err := validateObject(rec.value); err != nil {
 			return err
 		}
-		p.stampTime(rec, nil)
+		p.stampTime(rec, nil, false)
 		return nil
 	}
-	fields, err := pickFields(rec.value, p.timeNames)
-	if err != nil {
+	raw, err := pickRaw(rec.value, p.ptime.field)
+	if err != nil || raw == nil {
+		if err == nil {
+			p.stampTime(rec, nil, false)
+		}
 		return err
 	}
-	p.stampTime(rec, fields)
+	v, err := decodeValue(raw)
+	if err != nil {
+		return fmt.Errorf("decoding field %s: %w", p.ptime.field, err)
+	}
+	p.stampTime(rec, v, true)
 	return nil
 }
 
