@@ -12,13 +12,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Batcher batches lines per input topic-partition and time bucket (Item.Time), seals
-// a batch by count, size, age or a line of another bucket, and uploads sealed batches to a Store with at most MaxUploads in flight.
+// Batcher batches lines per input topic-partition and time bucket (Item.Time),
+// seals a batch by count, size or age (or to make room for another bucket), and
+// uploads sealed batches to a Store with at most MaxUploads in flight.
 //
 // Goroutines: one ager plus MaxUploads upload workers, all owned by the Batcher and
 // ended by Close. Memory: the open batches of each topic-partition, at most
-// MaxOpenBuckets (compressed bytes and a compressor each), plus the compressed bodies of sealed batches waiting for or in their
-// upload; the caller bounds the latter by bounding the lines it has pending.
+// MaxOpenBuckets (compressed bytes and a compressor each), plus the compressed
+// bodies of sealed batches waiting for or in their upload; the caller bounds the
+// latter by bounding the lines it has pending.
 type Batcher struct {
 	cfg         Config
 	store       Store
@@ -184,16 +186,20 @@ func (b *Batcher) partitionFor(tp topicPartition) *partition {
 func (b *Batcher) Pending() int { return int(b.pending.Load()) }
 
 // bucket returns the start of the time bucket of an item's time and whether
-// the item had one (event time); a zero time is bucketed by the clock now.
+// the item had one (event time). An item without one joins any batch dated by
+// the clock, and a new such batch is dated when it opens (newOpenBatch).
 func (b *Batcher) bucket(t time.Time) (time.Time, bool) {
 	if t.IsZero() {
-		return truncateBucket(b.now(), b.cfg.PartitionLayout), false
+		return time.Time{}, false
 	}
 	return truncateBucket(t, b.cfg.PartitionLayout), true
 }
 
 func (b *Batcher) newOpenBatch(at time.Time, event bool) *openBatch {
 	ob := &openBatch{first: b.now(), at: at, event: event}
+	if !event {
+		ob.at = truncateBucket(ob.first, b.cfg.PartitionLayout)
+	}
 	if b.cfg.Compression != CompressionNone {
 		ob.zw, ob.stage = b.zw.get(&ob.buf)
 	}
