@@ -20,6 +20,11 @@ const (
 	HeaderOriginPart   = "redrive-origin-partition"
 	HeaderOriginOffset = "redrive-origin-offset"
 	HeaderReplayed     = "redrive-replayed" // RFC 3339 time of a replay from parking; absent otherwise
+	// HeaderOriginTime is the Kafka timestamp of the record where it first
+	// arrived (RFC 3339 with nanoseconds, UTC; absent when unknown): a DLQ
+	// or parking copy has a timestamp of its own, and the S3 sink dates
+	// records by the original one (--partition-time record).
+	HeaderOriginTime = "redrive-origin-time"
 
 	// A reduced envelope (a record that could never be written whole) says
 	// so, and how to recognise the whole value, which is still at the
@@ -56,6 +61,7 @@ type Envelope struct {
 	Error        string    // message of the last failure
 	NotBefore    time.Time // earliest time of the next attempt; zero for parked records
 	Replayed     time.Time // when an operator replayed it from parking; zero if never
+	OriginTime   time.Time // Kafka timestamp of the record where it first arrived; zero if unknown
 	// Reduced is set on a parked record whose value could not be written
 	// whole: the value is truncated, and this describes the original.
 	Reduced *Reduced
@@ -97,6 +103,9 @@ func (e Envelope) Headers() []Header {
 	}
 	if !e.Replayed.IsZero() {
 		h = append(h, Header{HeaderReplayed, formatTime(e.Replayed)})
+	}
+	if !e.OriginTime.IsZero() {
+		h = append(h, Header{HeaderOriginTime, formatTime(e.OriginTime)})
 	}
 	if e.Reduced != nil {
 		h = append(h,
@@ -148,6 +157,7 @@ func Parse(get func(key string) ([]byte, bool)) (Envelope, error) {
 		{HeaderFirstFailure, &e.FirstFailure},
 		{HeaderNotBefore, &e.NotBefore},
 		{HeaderReplayed, &e.Replayed},
+		{HeaderOriginTime, &e.OriginTime},
 	} {
 		raw, ok := get(t.key)
 		if !ok || len(raw) == 0 {

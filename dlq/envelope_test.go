@@ -13,6 +13,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		{Origin: Origin{"events", 3, 42}, Attempt: 2, FirstFailure: at, ErrorClass: "http_5xx", Error: "503 Service Unavailable", NotBefore: at.Add(4 * time.Second)},
 		{Origin: Origin{"events", 0, 0}},
 		{Origin: Origin{"e", 1, 1}, Attempt: 20, ErrorClass: ClassExhausted, Replayed: at},
+		{Origin: Origin{"e", 2, 7}, Attempt: 1, OriginTime: at.Add(-time.Hour)},
 	} {
 		got, err := ParseHeaders(e.Headers())
 		if err != nil {

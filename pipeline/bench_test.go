@@ -61,3 +61,38 @@ func BenchmarkWithRoom(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidate is what routeFresh does to a record without a rule in
+// the record and processing modes of --partition-time: check it is a JSON
+// object.
+func BenchmarkValidate(b *testing.B) {
+	vals := benchValues()
+	b.SetBytes(int64(len(vals[0])))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := validateObject(vals[i%len(vals)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidateWithTimeField is the same pass with --partition-time
+// field:ts: the field is picked while validating, then read as a time.
+func BenchmarkValidateWithTimeField(b *testing.B) {
+	vals := benchValues()
+	b.SetBytes(int64(len(vals[0])))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		raw, err := pickRaw(vals[i%len(vals)], "ts")
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, err := decodeValue(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok := fieldTime(v); !ok {
+			b.Fatal("no time")
+		}
+	}
+}

@@ -18,6 +18,13 @@ type Config struct {
 	// distinct. The input and DLQ topics must have the same partition count
 	// (goka copartitions them).
 	InputTopic, DLQTopic, ParkingTopic string
+	// PartitionTime chooses the time that names a record's dt=/hr= folders
+	// in S3: "record" (its Kafka timestamp), "field:NAME" (a top-level
+	// field holding RFC 3339 or epoch seconds or milliseconds; a record
+	// whose field is missing or unparseable is dated by its timestamp and
+	// counted in redrive_event_time_fallbacks_total) or "processing"
+	// (the hour the sink's batch was opened). Default "record".
+	PartitionTime string
 	// EnrichField is the output key under which the API's answer is stored.
 	// Default "enrichment".
 	EnrichField string
@@ -82,6 +89,9 @@ type Config struct {
 
 // SetDefaults fills zero fields with their documented defaults.
 func (c *Config) SetDefaults() {
+	if c.PartitionTime == "" {
+		c.PartitionTime = PartitionTimeRecord
+	}
 	if c.EnrichField == "" {
 		c.EnrichField = "enrichment"
 	}
@@ -163,6 +173,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rebalance-timeout: %s must be at least session-timeout (%s)", c.RebalanceTimeout, c.SessionTimeout)
 	case c.RevokeFlushTimeout >= c.RebalanceTimeout:
 		return fmt.Errorf("rebalance-timeout: %s must be longer than the revoke flush timeout (%s, two thirds of shutdown-grace at most 30s), so that a revoked member rejoins in time", c.RebalanceTimeout, c.RevokeFlushTimeout)
+	}
+	if _, err := parsePartitionTime(c.PartitionTime); err != nil {
+		return err
 	}
 	if err := c.Retry.Validate(); err != nil {
 		return err

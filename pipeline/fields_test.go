@@ -46,3 +46,57 @@ func FuzzPickFields(f *testing.F) {
 		}
 	})
 }
+
+// TestPickRaw proves pickRaw finds a top-level field's raw value as
+// pickFields would decode it (the last of repeated keys, escaped keys, not
+// a nested key of the same name), returns nil for an absent one, and
+// refuses what validateObject refuses.
+func TestPickRaw(t *testing.T) {
+	in := `{ "ts" : "first", "nested": {"ts": "no", "a": [1, "}", {"ts": "]"}]},
+		"esc\u0061ped": 12.5, "ts": "2026-05-06T07:08:09Z" , "n": null}`
+	for name, want := range map[string]string{"ts": `"2026-05-06T07:08:09Z"`, "escaped": `12.5`, "n": `null`, "missing": ``, "a": ``} {
+		raw, err := pickRaw([]byte(in), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(raw) != want || (want == "") != (raw == nil) {
+			t.Errorf("pickRaw(%q) = %q, want %q", name, raw, want)
+		}
+	}
+	for _, bad := range []string{`{"ts":1`, `[{"ts":1}]`, `{"ts":1} x`, ``} {
+		if _, err := pickRaw([]byte(bad), "ts"); err == nil || validateObject([]byte(bad)) == nil {
+			t.Errorf("pickRaw(%q) = nil error, want validateObject's refusal", bad)
+		}
+	}
+}
+
+// FuzzPickRaw: for any input, pickRaw accepts what validateObject accepts,
+// and its value decodes to what pickFields picks.
+func FuzzPickRaw(f *testing.F) {
+	f.Add(`{"a":1,"b":"x","c":{"a":[1,2,{"a":"}"}]}}`, "a")
+	f.Add(`{"\u0041":true, "A" : [ ] , "b":{}}`, "A")
+	f.Fuzz(func(t *testing.T, in, name string) {
+		raw, err := pickRaw([]byte(in), name)
+		if (err == nil) != (validateObject([]byte(in)) == nil) {
+			t.Fatalf("pickRaw(%q) error %v disagrees with validateObject", in, err)
+		}
+		if err != nil {
+			return
+		}
+		fields, err := pickFields([]byte(in), []string{name})
+		if err != nil {
+			t.Fatalf("pickFields(%q): %v", in, err)
+		}
+		want, present := fields[name]
+		if present != (raw != nil) {
+			t.Fatalf("pickRaw(%q, %q) = %q, pickFields has it: %v", in, name, raw, present)
+		}
+		if raw == nil {
+			return
+		}
+		got, err := decodeValue(raw)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("pickRaw(%q, %q) decodes to %#v (%v), want %#v", in, name, got, err, want)
+		}
+	})
+}

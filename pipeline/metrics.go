@@ -22,6 +22,7 @@ type metrics struct {
 	paused                                      *prometheus.GaugeVec
 	lag                                         *prometheus.GaugeVec
 	latency                                     *prometheus.HistogramVec
+	timeFallbacks                               *prometheus.CounterVec
 	// The latency histograms of the input and DLQ topics, looked up once
 	// by New: they observe every record.
 	latencyInput, latencyDLQ prometheus.Observer
@@ -34,6 +35,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "redrive_records_routed_total",
 			Help: "Records by route: direct (to S3, no enrichment needed), enriched (to S3), dlq, parked, handoff (back to the DLQ on a revoke).",
 		}, []string{"route"}),
+		timeFallbacks: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "redrive_event_time_fallbacks_total",
+			Help: "Records dated by a fallback instead of the configured partition time: missing or unparseable (field:NAME absent or not a time: the record timestamp is used), no_record_time (no Kafka timestamp: the clock is used).",
+		}, []string{"reason"}),
 		parked: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "redrive_records_parked_total",
 			Help: "Records sent to the parking topic, by error class.",

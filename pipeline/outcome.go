@@ -102,6 +102,7 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		Topic:     rec.topic,
 		Partition: rec.part.id,
 		Offset:    rec.offset,
+		Time:      rec.partTime,
 		Line:      line,
 		Done: func(err error) {
 			if err == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,12 @@ type Processor struct {
 	parkLog *logSampler // one "record parked" line per class per 10s
 	// ruleNames are the fields the rule reads, nil when it may read any.
 	ruleNames []string
+	// ptime is Config.PartitionTime parsed; pickNames are the fields
+	// picked for the rule (ruleNames with the time field in "field" mode),
+	// so that the one pass over a record that validates it also picks its
+	// time.
+	ptime     partitionTime
+	pickNames []string
 	// enricherNeedsFields: the enricher reads decoded fields (URL
 	// templates); true unless it says otherwise.
 	enricherNeedsFields bool
@@ -134,6 +141,13 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 	if fl, ok := deps.Matcher.(fieldLister); ok {
 		if names, all := fl.Fields(); !all {
 			p.ruleNames = append([]string{}, names...) // non-nil even when empty
+		}
+	}
+	p.ptime, _ = parsePartitionTime(cfg.PartitionTime) // validated above
+	p.pickNames = p.ruleNames
+	if p.ptime.mode == partitionTimeField {
+		if p.ruleNames != nil && !slices.Contains(p.ruleNames, p.ptime.field) {
+			p.pickNames = append(slices.Clip(p.ruleNames), p.ptime.field)
 		}
 	}
 	return p, nil
@@ -241,6 +255,11 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		rec.key = nil
 	}
 	rec.env.Origin = dlq.Origin{Topic: rec.topic, Partition: ctx.Partition(), Offset: rec.offset}
+	if rec.ts.Unix() > 0 {
+		// Carried in the envelope through the DLQ and parking, whose
+		// copies have timestamps of their own (recordTime).
+		rec.env.OriginTime = rec.ts
+	}
 	part.track(rec, ctx.DeferCommit())
 	if ctx.Context().Err() != nil {
 		// goka may deliver a record after the partition's context ended;
@@ -266,7 +285,7 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		// (attempt 0) that keeps its origin, so downstream still
 		// de-duplicates it against earlier copies.
 		if env, err := dlq.ParseMap(ctx.Headers()); err == nil {
-			rec.env = dlq.Envelope{Origin: env.Origin, Replayed: env.Replayed}
+			rec.env = dlq.Envelope{Origin: env.Origin, Replayed: env.Replayed, OriginTime: env.OriginTime}
 		}
 	}
 	p.routeFresh(rec)
@@ -307,7 +326,7 @@ func (p *Processor) routeFresh(rec *record) {
 	}
 	if p.deps.Matcher == nil || p.ruleNames == nil {
 		// Otherwise ruleFields validates in the pass that picks the fields.
-		if err := validateObject(rec.value); err != nil {
+		if err := p.validate(rec); err != nil {
 			p.park(rec, ClassMalformed, err)
 			return
 		}
@@ -320,6 +339,11 @@ func (p *Processor) routeFresh(rec *record) {
 	if err != nil {
 		p.park(rec, ClassMalformed, err)
 		return
+	}
+	if p.ruleNames != nil {
+		// Picked with the rule's fields (pickNames).
+		v, present := fields[p.ptime.field]
+		p.stampTime(rec, v, present)
 	}
 	match, err := p.deps.Matcher.Match(fields)
 	if err != nil {
@@ -340,7 +364,32 @@ func (p *Processor) ruleFields(value []byte) (map[string]any, error) {
 	if p.ruleNames == nil {
 		return decodeFields(value)
 	}
-	return pickFields(value, p.ruleNames)
+	return pickFields(value, p.pickNames)
+}
+
+// validate checks that rec's value is a JSON object and, in the same pass,
+// picks its partition-time field when there is one, and stamps its time.
+func (p *Processor) validate(rec *record) error {
+	if p.ptime.mode != partitionTimeField {
+		if err := validateObject(rec.value); err != nil {
+			return err
+		}
+		p.stampTime(rec, nil, false)
+		return nil
+	}
+	raw, err := pickRaw(rec.value, p.ptime.field)
+	if err != nil || raw == nil {
+		if err == nil {
+			p.stampTime(rec, nil, false)
+		}
+		return err
+	}
+	v, err := decodeValue(raw)
+	if err != nil {
+		return fmt.Errorf("decoding field %s: %w", p.ptime.field, err)
+	}
+	p.stampTime(rec, v, true)
+	return nil
 }
 
 // fieldLister is implemented by rules that know which fields they read
@@ -352,7 +401,7 @@ type fieldLister interface {
 // routeDue routes a DLQ record: held until its not-before time, then
 // enriched again. A DLQ record always needed enrichment.
 func (p *Processor) routeDue(rec *record) {
-	if err := validateObject(rec.value); err != nil {
+	if err := p.validate(rec); err != nil {
 		p.park(rec, ClassMalformed, err)
 		return
 	}

@@ -194,6 +194,7 @@ type record struct {
 	env      dlq.Envelope // origin and retry state; Attempt 0 for fresh records
 	received time.Time
 	ts       time.Time // the record's Kafka timestamp, for the end-to-end latency
+	partTime time.Time // names its S3 folders (sinks.Item.Time); zero: processing time
 	tr       *tracker
 	entry    *entry
 	inSink   bool // added to the sink: counted in its partition's inSink

@@ -21,6 +21,24 @@ const maxNestingDepth = 10000
 // wins; absent fields stay absent). Validating and then decoding were two
 // passes over every record, and the rule reads a field or two.
 func scanObject(value []byte, names []string, out map[string]any) error {
+	var s scanner
+	return s.top(value, names, out)
+}
+
+// pickRaw is scanObject picking one field without decoding it: it returns
+// the raw JSON of the top-level field name (the last one when the key
+// repeats), or nil when there is none. It allocates nothing, so that the
+// partition-time field costs a pass-through record no map.
+func pickRaw(value []byte, name string) ([]byte, error) {
+	s := scanner{rawName: []string{name}}
+	if err := s.top(value, nil, nil); err != nil {
+		return nil, err
+	}
+	return s.raw, nil
+}
+
+// top scans value as one top-level object (scanObject).
+func (s *scanner) top(value []byte, names []string, out map[string]any) error {
 	v := bytes.TrimSpace(value)
 	if len(v) == 0 {
 		return errors.New("value is empty")
@@ -28,7 +46,7 @@ func scanObject(value []byte, names []string, out map[string]any) error {
 	if v[0] != '{' {
 		return errNotObject
 	}
-	s := scanner{v: v}
+	s.v = v
 	if err := s.object(names, out); err != nil {
 		return err
 	}
@@ -43,6 +61,10 @@ type scanner struct {
 	v     []byte
 	i     int
 	depth int
+	// rawName, when set, names one top-level field whose raw value is
+	// kept in raw (pickRaw).
+	rawName []string
+	raw     []byte
 }
 
 // fail reports a syntax error at the current position.
@@ -103,6 +125,10 @@ func (s *scanner) object(names []string, out map[string]any) error {
 					return fmt.Errorf("decoding field %s: %w", name, err)
 				}
 				out[name] = x
+			}
+		} else if s.rawName != nil && s.depth == 1 {
+			if _, ok := wanted(key, s.rawName); ok {
+				s.raw = s.v[valStart:s.i]
 			}
 		}
 		s.space()

@@ -29,8 +29,12 @@ func (b *Batcher) sealAged() {
 	now := b.now()
 	for tp, p := range b.snapshotParts() {
 		p.mu.Lock()
-		if p.open != nil && now.Sub(p.open.first) >= b.cfg.MaxAge {
-			b.sealLocked(tp, p)
+		for i := 0; i < len(p.open); {
+			if now.Sub(p.open[i].first) >= b.cfg.MaxAge {
+				b.sealAtLocked(tp, p, i)
+				continue
+			}
+			i++
 		}
 		p.mu.Unlock()
 	}

@@ -48,7 +48,9 @@ type openBatch struct {
 	rawBytes int // uncompressed bytes appended, newlines included
 	minOff   int64
 	maxOff   int64
-	first    time.Time // clock time of the first line; dates the object key
+	first    time.Time // clock time of the first line; MaxAge counts from it
+	at       time.Time // start of the time bucket that names the object key
+	event    bool      // at was set by the lines' own time (Item.Time), not the clock
 	dones    []func(error)
 	err      error // sticky: a failed write fails the whole batch at seal
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,13 +12,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Batcher batches lines per input topic-partition, seals a batch by count, size or
-// age, and uploads sealed batches to a Store with at most MaxUploads in flight.
+// Batcher batches lines per input topic-partition and time bucket (Item.Time),
+// seals a batch by count, size or age (or to make room for another bucket), and
+// uploads sealed batches to a Store with at most MaxUploads in flight.
 //
 // Goroutines: one ager plus MaxUploads upload workers, all owned by the Batcher and
-// ended by Close. Memory: the open batch of each topic-partition (compressed bytes and
-// a compressor), plus the compressed bodies of sealed batches waiting for or in their
-// upload; the caller bounds the latter by bounding the lines it has pending.
+// ended by Close. Memory: the open batches of each topic-partition, at most
+// MaxOpenBuckets (compressed bytes and a compressor each), plus the compressed
+// bodies of sealed batches waiting for or in their upload; the caller bounds the
+// latter by bounding the lines it has pending.
 type Batcher struct {
 	cfg         Config
 	store       Store
@@ -46,11 +49,23 @@ type Batcher struct {
 	workers  sync.WaitGroup
 }
 
-// partition holds the open batch of one topic-partition. Lock order: partition.mu
-// before Batcher.mu, never the other way round.
+// partition holds the open batches of one topic-partition, one per time bucket,
+// at most Config.MaxOpenBuckets of them, oldest opened first. Lock order:
+// partition.mu before Batcher.mu, never the other way round.
 type partition struct {
 	mu   sync.Mutex
-	open *openBatch
+	open []*openBatch
+}
+
+// find returns the index of the open batch of a bucket, or -1. A line
+// without a time (event false) joins any batch dated by the clock.
+func (p *partition) find(at time.Time, event bool) int {
+	for i, ob := range p.open {
+		if ob.event == event && (!event || ob.at.Equal(at)) {
+			return i
+		}
+	}
+	return -1
 }
 
 // NewBatcher applies cfg's defaults, validates it and starts the ager and the upload
@@ -121,15 +136,27 @@ func (b *Batcher) Add(it Item) {
 	b.pending.Add(1)
 	b.m.pending.Inc()
 	size := len(it.Line) + 1
-	if p.open != nil && p.open.rawBytes+size > b.cfg.MaxBytes {
-		b.sealLocked(tp, p)
+	// A batch holds one time bucket. A line of a bucket with no open batch
+	// opens one; when MaxOpenBuckets are open already, the one opened
+	// first is sealed to make room, so the open batches (and their
+	// compressors) of a partition stay bounded.
+	at, event := b.bucket(it.Time)
+	i := p.find(at, event)
+	if i >= 0 && p.open[i].rawBytes+size > b.cfg.MaxBytes {
+		b.sealAtLocked(tp, p, i)
+		i = -1
 	}
-	if p.open == nil {
-		p.open = b.newOpenBatch()
+	if i < 0 {
+		if len(p.open) >= b.cfg.MaxOpenBuckets {
+			b.sealAtLocked(tp, p, 0)
+		}
+		p.open = append(p.open, b.newOpenBatch(at, event))
+		i = len(p.open) - 1
 	}
-	p.open.add(it.Line, it.Offset, it.Done)
-	if p.open.records >= b.cfg.MaxRecords || p.open.rawBytes >= b.cfg.MaxBytes {
-		b.sealLocked(tp, p)
+	ob := p.open[i]
+	ob.add(it.Line, it.Offset, it.Done)
+	if ob.records >= b.cfg.MaxRecords || ob.rawBytes >= b.cfg.MaxBytes {
+		b.sealAtLocked(tp, p, i)
 	}
 }
 
@@ -158,21 +185,40 @@ func (b *Batcher) partitionFor(tp topicPartition) *partition {
 // Pending returns the number of lines added whose Done has not returned yet.
 func (b *Batcher) Pending() int { return int(b.pending.Load()) }
 
-func (b *Batcher) newOpenBatch() *openBatch {
-	ob := &openBatch{first: b.now()}
+// bucket returns the start of the time bucket of an item's time and whether
+// the item had one (event time). An item without one joins any batch dated by
+// the clock, and a new such batch is dated when it opens (newOpenBatch).
+func (b *Batcher) bucket(t time.Time) (time.Time, bool) {
+	if t.IsZero() {
+		return time.Time{}, false
+	}
+	return truncateBucket(t, b.cfg.PartitionLayout), true
+}
+
+func (b *Batcher) newOpenBatch(at time.Time, event bool) *openBatch {
+	ob := &openBatch{first: b.now(), at: at, event: event}
+	if !event {
+		ob.at = truncateBucket(ob.first, b.cfg.PartitionLayout)
+	}
 	if b.cfg.Compression != CompressionNone {
 		ob.zw, ob.stage = b.zw.get(&ob.buf)
 	}
 	return ob
 }
 
-// sealLocked closes p's open batch and queues it for upload. p.mu must be held.
+// sealLocked closes every open batch of p (every time bucket) and queues them
+// for upload. p.mu must be held.
 func (b *Batcher) sealLocked(tp topicPartition, p *partition) {
-	ob := p.open
-	p.open = nil
-	if ob == nil {
-		return
+	for len(p.open) > 0 {
+		b.sealAtLocked(tp, p, 0)
 	}
+}
+
+// sealAtLocked closes p's i-th open batch and queues it for upload. p.mu must
+// be held.
+func (b *Batcher) sealAtLocked(tp topicPartition, p *partition, i int) {
+	ob := p.open[i]
+	p.open = slices.Delete(p.open, i, i+1)
 	if ob.zw != nil {
 		ob.flushStage()
 		if err := ob.zw.Close(); err != nil && ob.err == nil {
@@ -183,7 +229,7 @@ func (b *Batcher) sealLocked(tp topicPartition, p *partition) {
 	}
 	sb := &sealedBatch{
 		tp:          tp,
-		key:         objectKey(b.cfg.Prefix, tp.topic, tp.partition, ob.minOff, ob.maxOff, ob.first, b.cfg.Compression),
+		key:         objectKey(b.cfg.Prefix, tp.topic, tp.partition, ob.minOff, ob.maxOff, ob.at, b.cfg.PartitionLayout, b.cfg.Compression),
 		contentType: b.contentType,
 		records:     ob.records,
 		body:        ob.buf.Bytes(),

@@ -47,6 +47,19 @@ type Config struct {
 	RetryInitial time.Duration
 	// RetryMax caps the wait between upload attempts. Default 30s.
 	RetryMax time.Duration
+	// PartitionLayout is "hourly" (dt=/hr= folders) or "daily" (dt= only):
+	// the width of the time buckets that name objects and split batches.
+	// Default "hourly".
+	PartitionLayout string
+	// MaxOpenBuckets bounds the batches open at once per topic-partition, one
+	// per time bucket: when a line of yet another bucket arrives, the batch
+	// opened first is sealed. Default 2: with record timestamps a
+	// partition's times rise, and two buckets cover the records that
+	// straddle an hour's end without a small object each time they
+	// alternate; times spread wider (a field of late events) make smaller
+	// objects rather than more open batches. Each open batch holds a
+	// compressor (about 0.5-0.8 MiB).
+	MaxOpenBuckets int
 	// MaxUploads bounds the uploads in flight at once across all partitions; sealed
 	// batches wait for a slot. Default 4.
 	MaxUploads int
@@ -81,6 +94,12 @@ func (c *Config) SetDefaults() {
 	if c.MaxUploads == 0 {
 		c.MaxUploads = 4
 	}
+	if c.MaxOpenBuckets == 0 {
+		c.MaxOpenBuckets = 2
+	}
+	if c.PartitionLayout == "" {
+		c.PartitionLayout = LayoutHourly
+	}
 }
 
 // Validate reports every invalid field; each error begins with the name of
@@ -95,6 +114,7 @@ func (c Config) Validate() error {
 	positive("batch-max-records", int64(c.MaxRecords))
 	positive("batch-max-bytes", int64(c.MaxBytes))
 	positive("sinks.Config.MaxUploads", int64(c.MaxUploads))
+	positive("sinks.Config.MaxOpenBuckets", int64(c.MaxOpenBuckets))
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -114,6 +134,9 @@ func (c Config) Validate() error {
 	}
 	if c.Compression != CompressionGzip && c.Compression != CompressionZstd && c.Compression != CompressionNone {
 		errs = append(errs, fmt.Errorf("compression: must be %q, %q or %q, got %q", CompressionGzip, CompressionZstd, CompressionNone, c.Compression))
+	}
+	if c.PartitionLayout != LayoutHourly && c.PartitionLayout != LayoutDaily {
+		errs = append(errs, fmt.Errorf("partition-layout: must be %q or %q, got %q", LayoutHourly, LayoutDaily, c.PartitionLayout))
 	}
 	return errors.Join(errs...)
 }

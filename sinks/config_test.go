@@ -14,7 +14,7 @@ func TestConfigDefaults(t *testing.T) {
 	want := Config{
 		MaxRecords: 10000, MaxBytes: 8 << 20, MaxAge: 30 * time.Second, Compression: "gzip", GzipLevel: 1,
 		UploadTimeout: 60 * time.Second, RetryInitial: 500 * time.Millisecond, RetryMax: 30 * time.Second,
-		MaxUploads: 4,
+		MaxUploads: 4, PartitionLayout: "hourly", MaxOpenBuckets: 2,
 	}
 	if c != want {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
@@ -47,6 +47,8 @@ func TestConfigValidate(t *testing.T) {
 		{"retry max", func(c *Config) { c.RetryMax = -1 }, "sinks.Config.RetryMax:"},
 		{"retry max below initial", func(c *Config) { c.RetryInitial, c.RetryMax = time.Second, time.Millisecond }, "sinks.Config.RetryMax:"},
 		{"uploads", func(c *Config) { c.MaxUploads = -2 }, "sinks.Config.MaxUploads:"},
+		{"open buckets", func(c *Config) { c.MaxOpenBuckets = -1 }, "sinks.Config.MaxOpenBuckets:"},
+		{"layout", func(c *Config) { c.PartitionLayout = "weekly" }, "partition-layout:"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

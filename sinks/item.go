@@ -1,6 +1,9 @@
 package sinks
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Item is one output line and the input coordinates it came from.
 type Item struct {
@@ -10,6 +13,13 @@ type Item struct {
 	Partition int32
 	// Offset is the record's input offset.
 	Offset int64
+	// Time is the record's partition time: its bucket (the hour, or the day
+	// with PartitionLayout "daily") names the object's dt=/hr= folders, and a
+	// batch holds lines of one bucket only. Zero means processing time: the
+	// line joins the open batch of its topic-partition whatever its bucket,
+	// and a new batch is dated by the sink's clock, as before event-time
+	// partitioning.
+	Time time.Time
 	// Line is one JSON object without a trailing newline (the sink adds '\n').
 	// The sink owns it after Add.
 	Line []byte

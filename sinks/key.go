@@ -8,14 +8,19 @@ import (
 )
 
 // objectKey builds the object key documented in the package doc.
-func objectKey(prefix, topic string, partition int32, first, last int64, at time.Time, compression string) string {
+// With layout "daily" the key has no hr= folder.
+func objectKey(prefix, topic string, partition int32, first, last int64, at time.Time, layout, compression string) string {
 	at = at.UTC()
 	var sb strings.Builder
 	if p := strings.Trim(prefix, "/"); p != "" {
 		sb.WriteString(p)
 		sb.WriteByte('/')
 	}
-	sb.WriteString(at.Format("dt=2006-01-02/hr=15/"))
+	if layout == LayoutDaily {
+		sb.WriteString(at.Format("dt=2006-01-02/"))
+	} else {
+		sb.WriteString(at.Format("dt=2006-01-02/hr=15/"))
+	}
 	sb.WriteString(topic)
 	sb.WriteByte('-')
 	sb.WriteString(strconv.FormatInt(int64(partition), 10))

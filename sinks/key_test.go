@@ -57,7 +57,7 @@ func TestObjectKeyLayout(t *testing.T) {
 func TestParseKey(t *testing.T) {
 	at := time.Date(2026, 11, 23, 16, 5, 0, 0, time.UTC)
 	for _, c := range []string{CompressionGzip, CompressionZstd, CompressionNone} {
-		key := objectKey("w1", "w1-pass", 3, 0, 6999, at, c)
+		key := objectKey("w1", "w1-pass", 3, 0, 6999, at, LayoutHourly, c)
 		got, err := ParseKey(key)
 		if err != nil || got != (KeyRange{"w1-pass", 3, 0, 6999}) {
 			t.Errorf("ParseKey(%q) = %+v, %v", key, got, err)

@@ -5,9 +5,9 @@ import (
 	"fmt"
 )
 
-// FlushPartition seals the open batch of (topic, partition) and waits until every
-// batch of that topic-partition sealed so far, including those already uploading, is
-// durable. When ctx ends first, those batches give up: their Done functions get a
+// FlushPartition seals the open batches of (topic, partition), one per time
+// bucket, and waits until every batch of that topic-partition sealed so far,
+// including those already uploading, is durable. When ctx ends first, those batches give up: their Done functions get a
 // non-nil error and FlushPartition returns one. Other topic-partitions are untouched.
 // Used when a partition is revoked.
 func (b *Batcher) FlushPartition(ctx context.Context, topic string, partition int32) error {
@@ -25,8 +25,8 @@ func (b *Batcher) FlushPartition(ctx context.Context, topic string, partition in
 	return nil
 }
 
-// Seal queues the open batch of (topic, partition), if any, for upload now,
-// whatever its size and age, and returns without waiting. The pipeline seals
+// Seal queues the open batches of (topic, partition), every time bucket's, for
+// upload now, whatever their size and age, and returns without waiting. The pipeline seals
 // a partition whose window is full: its records are released only once
 // their batch is durable, so an open batch that cannot grow must not wait
 // for MaxAge. A batch that cannot be built gets its Done functions called

@@ -162,6 +162,8 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.duration(&t.Sink.MaxAge, "batch-max-age", d.Sink.MaxAge, "seal an S3 batch this long after its first record")
 	fs.str(&t.Sink.Compression, "compression", d.Sink.Compression, "batch compression: gzip, zstd (.jsonl.zst, less CPU) or none")
 	fs.integer(&t.Sink.GzipLevel, "gzip-level", d.Sink.GzipLevel, "gzip level from 1 (fastest) to 9 (smallest objects)")
+	fs.str(&t.Pipeline.PartitionTime, "partition-time", d.Pipeline.PartitionTime, "time that names dt=/hr= in object keys: record (Kafka timestamp), field:NAME (top-level field, RFC 3339 or epoch s/ms) or processing (when the batch opened)")
+	fs.str(&t.Sink.PartitionLayout, "partition-layout", d.Sink.PartitionLayout, "object folders: hourly (dt=/hr=) or daily (dt= only)")
 
 	r := &t.Pipeline.Retry
 	fs.duration(&r.Base, "retry-base", d.Pipeline.Retry.Base, "DLQ backoff before the second attempt; it doubles each attempt, with jitter")

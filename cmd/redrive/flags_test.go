@@ -102,6 +102,32 @@ func TestCompressionFlagAcceptsZstd(t *testing.T) {
 	}
 }
 
+// --partition-time and --partition-layout reach the topology from the flag
+// or the env var, with record and hourly as defaults.
+func TestPartitionTimeFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args              []string
+		env               map[string]string
+		wantTime, wantLay string
+	}{
+		{minimalRun, nil, "record", "hourly"},
+		{append([]string{"--partition-time=field:event_ts", "--partition-layout=daily"}, minimalRun...), nil, "field:event_ts", "daily"},
+		{minimalRun, map[string]string{"REDRIVE_PARTITION_TIME": "processing", "REDRIVE_PARTITION_LAYOUT": "daily"}, "processing", "daily"},
+	} {
+		for k, v := range tc.env {
+			t.Setenv(k, v)
+		}
+		topo, err := parseRunArgs(tc.args)
+		if err != nil {
+			t.Fatalf("%v (env %v): %v", tc.args, tc.env, err)
+		}
+		if topo.Pipeline.PartitionTime != tc.wantTime || topo.Sink.PartitionLayout != tc.wantLay {
+			t.Errorf("%v (env %v): partition time %q, layout %q; want %q, %q", tc.args, tc.env,
+				topo.Pipeline.PartitionTime, topo.Sink.PartitionLayout, tc.wantTime, tc.wantLay)
+		}
+	}
+}
+
 // Bad flags stop start-up with a message that names the flag at fault.
 func TestBadFlagsNameTheFlag(t *testing.T) {
 	for _, tc := range []struct {
@@ -131,6 +157,9 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{append([]string{"--dlq-topic=orders"}, minimalRun...), "dlq-topic"},
 		{append([]string{"--shutdown-grace=10ms"}, minimalRun...), "shutdown-grace"},
 		{append([]string{"--compression=lz4"}, minimalRun...), "ompression"},
+		{append([]string{"--partition-time=event"}, minimalRun...), "partition-time: "},
+		{append([]string{"--partition-time=field:"}, minimalRun...), "partition-time: "},
+		{append([]string{"--partition-layout=weekly"}, minimalRun...), "partition-layout: "},
 	} {
 		_, err := parseRunArgs(tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

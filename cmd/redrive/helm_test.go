@@ -1023,6 +1023,9 @@ func TestHelmChartRefusesBadValues(t *testing.T) {
 		{"KEDA without partitions", []string{"autoscaling.enabled=true"}, "topics.partitions"},
 		{"KEDA to zero", []string{"autoscaling.enabled=true", "topics.partitions=6", "autoscaling.minReplicaCount=0"}, "minReplicaCount"},
 		{"unknown compression", []string{"batch.compression=lz4"}, "compression"},
+		{"unknown partition time", []string{"batch.partitionTime=event"}, "partitionTime"},
+		{"partition time naming no field", []string{"batch.partitionTime=field:"}, "partitionTime"},
+		{"unknown partition layout", []string{"batch.partitionLayout=weekly"}, "partitionLayout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render(t, bin, chartCase{values: []string{required}, set: tc.set})
@@ -1070,7 +1073,7 @@ enrich:
   breakerFailures: 3
   breakerOpenFor: 20s
 s3: {bucket: b, prefix: p, endpoint: "http://minio:9000", region: eu-west-1, pathStyle: true}
-batch: {maxRecords: 100, maxBytes: 1MiB, maxAge: 10s, compression: none, gzipLevel: 6}
+batch: {maxRecords: 100, maxBytes: 1MiB, maxAge: 10s, compression: none, gzipLevel: 6, partitionTime: "field:ts", partitionLayout: daily}
 retry: {base: 500ms, maxDelay: 1m, maxAttempts: 5, maxAge: 1h}
 windows: {maxPending: 1000, maxWaiting: 10, maxRecordBytes: 512KiB, maxPendingBytes: 2MiB, maxPendingBytesTotal: 8MiB, fetchBytes: 128KiB, commitInterval: 2s}
 logging: {level: warn, format: text}

@@ -27,6 +27,9 @@ type RecordJSON struct {
 	// ReplayedAt is the envelope's replay time: this record is a copy that
 	// was replayed once and failed again.
 	ReplayedAt *time.Time `json:"replayed_at"`
+	// OriginTime is the Kafka timestamp of the record where it first
+	// arrived (redrive-origin-time), when it is known.
+	OriginTime *time.Time `json:"origin_time,omitempty"`
 	// Truncated is set on a record parked reduced: its value holds only the
 	// first bytes of the original, described here.
 	Truncated *TruncatedJSON `json:"truncated,omitempty"`
@@ -96,6 +99,7 @@ func NewRecordJSON(r Record) RecordJSON {
 		e := r.Envelope
 		j.Attempt, j.ErrorClass, j.Error = e.Attempt, e.ErrorClass, e.Error
 		j.FirstFailure, j.NotBefore, j.ReplayedAt = timePtr(e.FirstFailure), timePtr(e.NotBefore), timePtr(e.Replayed)
+		j.OriginTime = timePtr(e.OriginTime)
 		o := OriginJSON(e.Origin)
 		j.Origin = &o
 		if e.Reduced != nil {

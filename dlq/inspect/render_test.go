@@ -49,7 +49,8 @@ func TestDLQPreviewAndKeys(t *testing.T) {
 }
 
 func TestDLQRecordJSON(t *testing.T) {
-	env := dlq.Envelope{Origin: dlq.Origin{Topic: "in", Partition: 1, Offset: 2}, Attempt: 3, FirstFailure: t0, ErrorClass: "http_5xx", Error: "503", NotBefore: t0.Add(time.Minute)}
+	env := dlq.Envelope{Origin: dlq.Origin{Topic: "in", Partition: 1, Offset: 2}, Attempt: 3, FirstFailure: t0, ErrorClass: "http_5xx", Error: "503", NotBefore: t0.Add(time.Minute),
+		OriginTime: t0.Add(-time.Hour)}
 	r := Record{Topic: Topic{Name: "in.dlq", Role: RoleDLQ}, Partition: 1, Offset: 9, Timestamp: t0, Key: []byte("k"), Value: []byte(`{"a":1}`), Headers: env.Headers(), Envelope: env}
 	b, _ := json.Marshal(NewRecordJSON(r))
 	var back map[string]any
@@ -57,6 +58,7 @@ func TestDLQRecordJSON(t *testing.T) {
 	for k, want := range map[string]any{
 		"topic": "in.dlq", "role": "dlq", "partition": 1.0, "offset": 9.0, "key": "k", "attempt": 3.0, "error_class": "http_5xx",
 		"first_failure": "2026-01-02T10:00:00Z", "not_before": "2026-01-02T10:01:00Z", "replay": nil, "replayed_at": nil, "value_encoding": "json",
+		"origin_time": "2026-01-02T09:00:00Z",
 	} {
 		if back[k] != want {
 			t.Errorf("JSON %s = %v, want %v", k, back[k], want)

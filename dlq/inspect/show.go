@@ -46,6 +46,9 @@ func WriteShow(w io.Writer, r Record, now time.Time) error {
 		row("first failure", when(e.FirstFailure))
 		row("not before", when(e.NotBefore))
 		row("origin", e.Origin.String())
+		if !e.OriginTime.IsZero() {
+			row("origin time", when(e.OriginTime)+": dates the record's S3 folder (--partition-time record)")
+		}
 		if !e.Replayed.IsZero() {
 			row("earlier replay", when(e.Replayed)+": this record was replayed once and failed again")
 		}

@@ -152,6 +152,8 @@ groups and order as `redrive run --help`.
   (list "batch-max-age" $v.batch.maxAge)
   (list "compression" $v.batch.compression)
   (list "gzip-level" $v.batch.gzipLevel)
+  (list "partition-time" $v.batch.partitionTime)
+  (list "partition-layout" $v.batch.partitionLayout)
   (list "retry-base" $v.retry.base)
   (list "retry-max-delay" $v.retry.maxDelay)
   (list "max-attempts" $v.retry.maxAttempts)
