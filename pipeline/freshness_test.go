@@ -2,9 +2,10 @@ package pipeline
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/fakeclock"
 
 	"github.com/redrive-io/redrive/internal/wait"
 
@@ -30,24 +31,6 @@ func gatherText(t *testing.T, reg *prometheus.Registry, name string) string {
 	return b.String()
 }
 
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // Freshness: redrive_oldest_pending_age_seconds is the age of the oldest
 // record read and not yet released, so a record whose batch is durable
 // still counts while an earlier one is pending (its commit waits too,
@@ -55,7 +38,7 @@ func (c *fakeClock) advance(d time.Duration) {
 // redrive_end_to_end_latency_seconds observes each record's Kafka timestamp
 // to the moment its batch is durable.
 func TestFreshness_OldestPendingAgeAndEndToEndLatency(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC))
 	reg := prometheus.NewRegistry()
 	sink := &fakeSink{hold: true}
 	h := newHarness(t, testConfig(), Deps{Sink: sink, Forwarder: &fakeForwarder{}, Registerer: reg, Now: clock.Now})
@@ -72,11 +55,11 @@ func TestFreshness_OldestPendingAgeAndEndToEndLatency(t *testing.T) {
 	}
 	h.ts = clock.Now().Add(-2 * time.Second) // produced two seconds before it was read
 	h.consume("in", "a", []byte(`{}`), nil)
-	clock.advance(10 * time.Second)
+	clock.Advance(10 * time.Second)
 	h.ts = clock.Now()
 	h.consume("in", "b", []byte(`{}`), nil)
 	wantAge("10")
-	clock.advance(5 * time.Second)
+	clock.Advance(5 * time.Second)
 	sink.mu.Lock()
 	held := sink.held
 	sink.held = nil

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redrive-io/redrive/internal/fakeclock"
+
 	"github.com/redrive-io/redrive/internal/wait"
 )
 
@@ -120,7 +122,7 @@ func TestEventTimeSealAndFlushCoverEveryBucket(t *testing.T) {
 // dated by the hour the batch was opened, as before event-time partitioning.
 func TestProcessingTimeKeepsOneBatch(t *testing.T) {
 	store := newMemStore()
-	clock := &fakeClock{now: t0}
+	clock := fakeclock.New(t0)
 	b := newTestBatcher(t, testConfig(), store, WithClock(clock.Now))
 	d := newDoneLog()
 	b.Add(d.item("t", 0, 0))
@@ -169,7 +171,7 @@ func TestEventTimeOpenBucketsAreBounded(t *testing.T) {
 // sealed when it comes of age.
 func TestEventTimeAgerSealsEachBucketByItsOwnAge(t *testing.T) {
 	store := newMemStore()
-	clock := &fakeClock{now: t0}
+	clock := fakeclock.New(t0)
 	b := newTestBatcher(t, testConfig(), store, WithClock(clock.Now)) // MaxAge 1h
 	d := newDoneLog()
 	b.Add(timedItem(d, 0, 0, time.Date(2026, 5, 6, 1, 0, 0, 0, time.UTC)))

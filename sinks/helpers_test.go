@@ -17,24 +17,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// fakeClock is a settable clock for WithClock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // memStore is a Store double that records objects, counts concurrent Puts, and can
 // block or fail Puts.
 type memStore struct {

@@ -3,6 +3,8 @@ package sinks
 import (
 	"testing"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/fakeclock"
 )
 
 // TestObjectKeyLayout proves the public key layout: prefix handling, suffix per
@@ -32,7 +34,7 @@ func TestObjectKeyLayout(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := &fakeClock{now: tc.clock}
+			clock := fakeclock.New(tc.clock)
 			store := newMemStore()
 			cfg := testConfig()
 			cfg.Prefix, cfg.Compression = tc.prefix, tc.compression

@@ -2,11 +2,13 @@ package sinks
 
 import (
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/fakeclock"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 var t0 = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
@@ -76,7 +78,7 @@ func TestSealsByMaxBytes(t *testing.T) {
 // tick, called explicitly so the test controls time.
 func TestSealsByMaxAgeWithInjectedClock(t *testing.T) {
 	store := newMemStore()
-	clock := &fakeClock{now: t0}
+	clock := fakeclock.New(t0)
 	cfg := testConfig()
 	cfg.MaxAge = time.Minute
 	b := newTestBatcher(t, cfg, store, WithClock(clock.Now))
