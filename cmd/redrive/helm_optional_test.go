@@ -230,30 +230,6 @@ func checkPrometheusRule(t *testing.T, objs rendered) {
 	}
 }
 
-func TestHelmChartRefusesBadOptionalValues(t *testing.T) {
-	bin := helmBinary(t)
-	required := writeValues(t, requiredValuesYAML)
-	for _, tc := range []struct {
-		name string
-		set  []string
-		want string
-	}{
-		{"two autoscalers", []string{"hpa.enabled=true", "autoscaling.enabled=true", "topics.partitions=6"}, "choose one"},
-		{"HPA past the partitions", []string{"hpa.enabled=true", "topics.partitions=6", "hpa.maxReplicas=8"}, "exceeds topics.partitions"},
-		{"HPA without partitions", []string{"hpa.enabled=true"}, "topics.partitions"},
-		{"HPA to zero", []string{"hpa.enabled=true", "topics.partitions=6", "hpa.minReplicas=0"}, "minReplicas"},
-		{"HPA without a CPU request", []string{"hpa.enabled=true", "topics.partitions=6", "resources.requests=null"}, "resources.requests.cpu"},
-		{"misspelt NetworkPolicy key", []string{"networkPolicy.ingres=x"}, "ingres"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := render(t, bin, chartCase{values: []string{required}, set: tc.set})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("helm template: %v, want a failure naming %q", err, tc.want)
-			}
-		})
-	}
-}
-
 // The README's metrics table names every metric the binary exports (and
 // those being added for the alerts), so on-call can look each one up.
 func TestREADMEListsEveryMetric(t *testing.T) {

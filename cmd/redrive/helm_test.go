@@ -1026,6 +1026,13 @@ func TestHelmChartRefusesBadValues(t *testing.T) {
 		{"unknown partition time", []string{"batch.partitionTime=event"}, "partitionTime"},
 		{"partition time naming no field", []string{"batch.partitionTime=field:"}, "partitionTime"},
 		{"unknown partition layout", []string{"batch.partitionLayout=weekly"}, "partitionLayout"},
+		// The optional objects: HPA, NetworkPolicy.
+		{"two autoscalers", []string{"hpa.enabled=true", "autoscaling.enabled=true", "topics.partitions=6"}, "choose one"},
+		{"HPA past the partitions", []string{"hpa.enabled=true", "topics.partitions=6", "hpa.maxReplicas=8"}, "exceeds topics.partitions"},
+		{"HPA without partitions", []string{"hpa.enabled=true"}, "topics.partitions"},
+		{"HPA to zero", []string{"hpa.enabled=true", "topics.partitions=6", "hpa.minReplicas=0"}, "minReplicas"},
+		{"HPA without a CPU request", []string{"hpa.enabled=true", "topics.partitions=6", "resources.requests=null"}, "resources.requests.cpu"},
+		{"misspelt NetworkPolicy key", []string{"networkPolicy.ingres=x"}, "ingres"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render(t, bin, chartCase{values: []string{required}, set: tc.set})
