@@ -67,8 +67,6 @@ type Runner struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	hint func(error) string // explains a Kafka connection error; may be nil
-
 	// health is the processor once Start has built it; /healthz and
 	// /readyz, served from the start, read it.
 	health atomic.Pointer[pipeline.Processor]
@@ -122,8 +120,7 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 		return nil, err
 	}
 	var topics pipeline.TopicInfo
-	r.hint = o.kafkaHint
-	err = r.untilReachable(ctx, "Kafka", kafkaUnreachable, func() (err error) {
+	err = r.untilReachable(ctx, "Kafka", kafkaUnreachable, o.kafkaHint, func() (err error) {
 		topics, err = r.checkTopics(saramaCfg)
 		return err
 	})
@@ -215,7 +212,7 @@ func (r *Runner) openSink(ctx context.Context, o options) error {
 	if t.OutputDir != "" {
 		unreachable = func(error) bool { return false } // a local directory is not waited for
 	}
-	err := r.untilReachable(ctx, "S3", unreachable, func() error {
+	err := r.untilReachable(ctx, "S3", unreachable, nil, func() error {
 		checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return r.store.Check(checkCtx)

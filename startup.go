@@ -15,8 +15,9 @@ import (
 // unreachable does not call transient, or ctx ends. A pod that starts
 // while Kafka or S3 is down (a cluster coming back from maintenance) waits
 // for it, not ready, instead of exiting into a crash loop; one line is
-// logged when the wait begins and one when it ends.
-func (r *Runner) untilReachable(ctx context.Context, what string, unreachable func(error) bool, check func() error) error {
+// logged when the wait begins (with hint's explanation of the error, when
+// hint is set and has one) and one when it ends.
+func (r *Runner) untilReachable(ctx context.Context, what string, unreachable func(error) bool, hint func(error) string, check func() error) error {
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = time.Second, 30*time.Second, 0
 	b.Reset()
@@ -36,8 +37,8 @@ func (r *Runner) untilReachable(ctx context.Context, what string, unreachable fu
 		if since.IsZero() {
 			since = time.Now()
 			attrs := []any{"err", err, "retry_in", wait.Round(time.Millisecond).String()}
-			if r.hint != nil && what == "Kafka" {
-				if h := r.hint(err); h != "" {
+			if hint != nil {
+				if h := hint(err); h != "" {
 					attrs = append(attrs, "hint", h)
 				}
 			}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
-
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich"
 	"github.com/redrive-io/redrive/sinks"
@@ -187,20 +185,9 @@ func (p *Processor) written(rec *record, topic string, partition int32, err erro
 // writeLater writes rec again after its next backoff.
 func (p *Processor) writeLater(rec *record, topic string, partition int32, cause error) {
 	if rec.writeBackoff == nil {
-		rec.writeBackoff = newWriteBackoff()
+		rec.writeBackoff = newRetryBackoff()
 	}
 	rec.part.retryWrite(rec, rec.writeBackoff.NextBackOff(), topic, cause, func() { p.forward(rec, topic, partition) })
-}
-
-// newWriteBackoff is the backoff between failed writes of one record:
-// 500 ms doubling to 30 s, jittered, without end (a revoke ends it).
-func newWriteBackoff() backoff.BackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = 500 * time.Millisecond
-	b.MaxInterval = 30 * time.Second
-	b.MaxElapsedTime = 0
-	b.Reset()
-	return b
 }
 
 // parkReduced is the last resort of invariant 9: a record that a topic

@@ -39,7 +39,7 @@ type supervisor struct {
 }
 
 func newSupervisor(log *slog.Logger, reg prometheus.Registerer, now func() time.Time) *supervisor {
-	s := &supervisor{log: log, now: now, newBackoff: defaultSessionBackoff}
+	s := &supervisor{log: log, now: now, newBackoff: newRetryBackoff}
 	f := promauto.With(reg)
 	s.restarts = f.NewCounterVec(prometheus.CounterOpts{
 		Name: "redrive_kafka_session_restarts_total",
@@ -58,9 +58,10 @@ func newSupervisor(log *slog.Logger, reg prometheus.Registerer, now func() time.
 	return s
 }
 
-// defaultSessionBackoff waits 500 ms after the first failed session,
-// doubling to at most 30 s, jittered by ±50%, and never gives up.
-func defaultSessionBackoff() backoff.BackOff {
+// newRetryBackoff is the backoff between failed Kafka sessions and between
+// failed writes of one record: 500 ms doubling to at most 30 s, jittered by
+// ±50%, without end (a stop or a revoke ends the retrying).
+func newRetryBackoff() backoff.BackOff {
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = 500 * time.Millisecond
 	b.MaxInterval = 30 * time.Second
