@@ -325,16 +325,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		select {
 		case runErr = <-done:
 		case <-stopCtx.Done():
-			r.closeAll(stopCtx)
-			return fmt.Errorf("shutdown-grace %s exceeded: %w", r.topo.ShutdownGrace, ErrIncompleteStop)
+			return r.graceExceeded(stopCtx)
 		}
 	}
 	// goka waited for every deferred commit of the revoked partitions; the
 	// processor's own goroutines end as soon as their partitions are
 	// released.
 	if !r.proc.WaitContext(stopCtx) {
-		r.closeAll(stopCtx)
-		return fmt.Errorf("shutdown-grace %s exceeded: %w", r.topo.ShutdownGrace, ErrIncompleteStop)
+		return r.graceExceeded(stopCtx)
 	}
 	closeErr := r.closeAll(stopCtx)
 	if !stopping {
@@ -357,6 +355,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	r.log.Info("stopped cleanly")
 	return nil
+}
+
+// graceExceeded closes what is open (each close bounded by the expired
+// ctx, so at once) and reports a stop that ran out of its grace period.
+func (r *Runner) graceExceeded(ctx context.Context) error {
+	r.closeAll(ctx)
+	return fmt.Errorf("shutdown-grace %s exceeded: %w", r.topo.ShutdownGrace, ErrIncompleteStop)
 }
 
 // Close releases a Runner that was started and will not be run. Run closes
