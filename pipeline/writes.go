@@ -106,19 +106,23 @@ func (part *partition) letGo(rec *record, cause error) {
 
 // letGoWaiting lets go of every record waiting to retry a failed write:
 // Kafka already refused them, so a revoke does not wait for them.
-func (part *partition) letGoWaiting(cause error) int {
+func (part *partition) letGoWaiting(cause error) int { return part.letGoWrites(cause, true) }
+
+// letGoWrites lets go of the partition's writes (only those waiting for a
+// retry when waitingOnly) and returns how many.
+func (part *partition) letGoWrites(cause error, waitingOnly bool) int {
 	part.mu.Lock()
-	var waiting []*record
+	var recs []*record
 	for rec, t := range part.writes {
-		if t != nil {
-			waiting = append(waiting, rec)
+		if t != nil || !waitingOnly {
+			recs = append(recs, rec)
 		}
 	}
 	part.mu.Unlock()
-	for _, rec := range waiting {
+	for _, rec := range recs {
 		part.letGo(rec, cause)
 	}
-	return len(waiting)
+	return len(recs)
 }
 
 // awaitWrites waits until the partition's writes are acknowledged or ctx
@@ -139,14 +143,5 @@ func (part *partition) awaitWrites(ctx context.Context) int {
 		return 0
 	case <-ctx.Done():
 	}
-	part.mu.Lock()
-	rest := make([]*record, 0, len(part.writes))
-	for rec := range part.writes {
-		rest = append(rest, rec)
-	}
-	part.mu.Unlock()
-	for _, rec := range rest {
-		part.letGo(rec, context.Cause(ctx))
-	}
-	return len(rest)
+	return part.letGoWrites(context.Cause(ctx), false)
 }
