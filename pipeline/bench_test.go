@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redrive-io/redrive/schema"
 )
 
 // benchValues are 1 KiB records shaped like make bench's pass-through
@@ -91,7 +93,7 @@ func BenchmarkValidateWithTimeField(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, ok := fieldTime(v); !ok {
+		if _, ok := schema.EventTime(v); !ok {
 			b.Fatal("no time")
 		}
 	}

@@ -2,10 +2,10 @@ package pipeline
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redrive-io/redrive/schema"
 )
 
 // Values of Config.PartitionTime: which time names a record's dt=/hr=
@@ -53,47 +53,6 @@ func parsePartitionTime(s string) (partitionTime, error) {
 	return partitionTime{}, fmt.Errorf("partition-time: must be %q, %q or field:NAME, got %q", PartitionTimeRecord, PartitionTimeProcessing, s)
 }
 
-// epochMillisFrom is the smallest epoch number read as milliseconds: as
-// seconds it would lie after the year 5000, as milliseconds it is March
-// 1973, so no plausible event time of either unit is misread.
-const epochMillisFrom = 1e11
-
-// fieldTime reads the value of a partition-time field as the pickers
-// decode it (encoding/json's any): a string in RFC 3339 (or holding an
-// epoch number), or a number of epoch seconds or milliseconds. ok is false
-// for anything else, including NaN-like and out-of-range numbers.
-func fieldTime(v any) (t time.Time, ok bool) {
-	switch x := v.(type) {
-	case string:
-		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
-			return t, true
-		}
-		f, err := strconv.ParseFloat(x, 64)
-		if err != nil {
-			return time.Time{}, false
-		}
-		return epochTime(f)
-	case float64:
-		return epochTime(x)
-	}
-	return time.Time{}, false
-}
-
-// epochTime reads f as epoch seconds, or milliseconds from epochMillisFrom.
-func epochTime(f float64) (time.Time, bool) {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 {
-		return time.Time{}, false
-	}
-	if f >= epochMillisFrom {
-		if f > 1e15 { // past the year 33000 even as milliseconds
-			return time.Time{}, false
-		}
-		return time.UnixMilli(int64(f)).UTC(), true
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
-}
-
 // stampTime sets rec.partTime by the configured mode. In "field" mode v is
 // the field's value as the pickers decode it and present says whether the
 // record has the field (picked in the pass that validated the record); they
@@ -106,7 +65,7 @@ func (p *Processor) stampTime(rec *record, v any, present bool) {
 		rec.partTime = p.recordTime(rec)
 		return
 	}
-	if t, ok := fieldTime(v); ok {
+	if t, ok := schema.EventTime(v); ok {
 		rec.partTime = t
 		return
 	}

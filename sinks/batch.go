@@ -4,12 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"sync"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 )
 
 // Content types of uploaded objects. A gzip object is labelled application/gzip and
@@ -22,6 +17,8 @@ const (
 	contentTypeGzip   = "application/gzip"
 	contentTypeZstd   = "application/zstd"
 	contentTypeNDJSON = "application/x-ndjson"
+	// contentTypeParquet is the media type IANA registered for Parquet.
+	contentTypeParquet = "application/vnd.apache.parquet"
 )
 
 // topicPartition names an input topic-partition; batches never mix two of them.
@@ -30,71 +27,53 @@ type topicPartition struct {
 	partition int32
 }
 
-// openBatch accumulates the lines of one topic-partition until it is sealed.
-//
-// Lines are compressed as they are appended (one gzip stream per open batch) rather
-// than at seal time: an open batch then holds its compressed bytes plus the
-// compressor's state (about 0.5-0.8 MiB) instead of up to MaxBytes of raw text, and a
-// sealed batch holds compressed bytes only. The compressors are pooled, so sealing
-// does not allocate a new one for the next batch.
+// encoder writes the object body of one open batch into its buffer as
+// items arrive: JSON Lines (jsonlEncoder) or Parquet (parquetEncoder).
+// Encoders are pooled by the Batcher, so sealing does not build a new one
+// for the next batch.
+type encoder interface {
+	// add writes one item; size is what it counts against MaxBytes.
+	add(it *Item, size int) error
+	// finish completes the body (the compressed stream's end, the Parquet
+	// footer) and returns the encoder's state to its pool.
+	finish() error
+}
+
+// openBatch accumulates the items of one topic-partition and time bucket
+// until it is sealed.
 type openBatch struct {
-	buf bytes.Buffer
-	zw  compressor // nil when Compression is "none"
-	// stage gathers lines for zw, which is fed stageBytes at a time: one
-	// compressor call per record (two with the newline) cost more than
-	// the copy into stage. Pooled with zw.
-	stage    []byte
+	buf      bytes.Buffer
+	enc      encoder
 	records  int
-	rawBytes int // uncompressed bytes appended, newlines included
+	rawBytes int // input bytes added (lines with their newlines, or row sizes)
 	minOff   int64
 	maxOff   int64
-	first    time.Time // clock time of the first line; MaxAge counts from it
+	first    time.Time // clock time of the first item; MaxAge counts from it
 	at       time.Time // start of the time bucket that names the object key
-	event    bool      // at was set by the lines' own time (Item.Time), not the clock
+	event    bool      // at was set by the items' own time (Item.Time), not the clock
 	dones    []func(error)
 	err      error // sticky: a failed write fails the whole batch at seal
 }
 
-// add appends one line and its newline. Writes go to a bytes.Buffer, which cannot
-// fail, so err stays nil in practice; it is kept so that an impossible error still
-// reaches every Done instead of being dropped.
-func (ob *openBatch) add(line []byte, offset int64, done func(error)) {
-	if ob.records == 0 || offset < ob.minOff {
-		ob.minOff = offset
+// add encodes one item. An encoder writes to a bytes.Buffer, which cannot
+// fail, so err stays nil in practice; it is kept so that an impossible
+// error still reaches every Done instead of being dropped.
+func (ob *openBatch) add(it *Item, size int) {
+	if ob.records == 0 || it.Offset < ob.minOff {
+		ob.minOff = it.Offset
 	}
-	if ob.records == 0 || offset > ob.maxOff {
-		ob.maxOff = offset
+	if ob.records == 0 || it.Offset > ob.maxOff {
+		ob.maxOff = it.Offset
 	}
 	ob.records++
-	ob.rawBytes += len(line) + 1
-	ob.dones = append(ob.dones, done)
+	ob.rawBytes += size
+	ob.dones = append(ob.dones, it.Done)
 	if ob.err != nil {
 		return
 	}
-	if ob.zw == nil {
-		ob.buf.Write(line)
-		ob.buf.WriteByte('\n')
-		return
+	if err := ob.enc.add(it, size); err != nil {
+		ob.err = fmt.Errorf("sinks: encode records up to offset %d: %w", ob.maxOff, err)
 	}
-	ob.stage = append(ob.stage, line...)
-	ob.stage = append(ob.stage, '\n')
-	if len(ob.stage) >= stageBytes {
-		ob.flushStage()
-	}
-}
-
-// stageBytes is how much of the raw text the compressor is fed at once.
-const stageBytes = 64 << 10
-
-// flushStage hands the staged lines to the compressor.
-func (ob *openBatch) flushStage() {
-	if len(ob.stage) == 0 || ob.err != nil {
-		return
-	}
-	if _, err := ob.zw.Write(ob.stage); err != nil {
-		ob.err = fmt.Errorf("sinks: compress lines up to offset %d: %w", ob.maxOff, err)
-	}
-	ob.stage = ob.stage[:0]
 }
 
 // sealedBatch is a closed batch waiting for, or in, its upload.
@@ -123,49 +102,3 @@ const (
 	stateAbandoned                   // taken from the queue by a give-up, which finishes it
 	stateFinished                    // every Done has been called
 )
-
-// compressor is one compressed stream: *gzip.Writer or *zstd.Encoder.
-type compressor interface {
-	io.WriteCloser
-	Reset(w io.Writer)
-}
-
-// pooledCompressor is what the pool keeps between batches: a compressor
-// and its staging buffer.
-type pooledCompressor struct {
-	zw    compressor
-	stage []byte
-}
-
-// compressors pools the compressors of one Batcher between batches.
-type compressors struct {
-	pool  sync.Pool
-	kind  string // CompressionGzip or CompressionZstd
-	level int    // gzip level
-}
-
-func (c *compressors) get(w *bytes.Buffer) (compressor, []byte) {
-	if pc, ok := c.pool.Get().(*pooledCompressor); ok {
-		pc.zw.Reset(w)
-		return pc.zw, pc.stage[:0]
-	}
-	var zw compressor
-	var err error
-	if c.kind == CompressionZstd {
-		// The fastest level, one goroutine per stream (a partition's batch
-		// is written by one goroutine at a time, and the process has many
-		// partitions), and the smaller window state: an open batch holds
-		// its encoder for up to MaxAge.
-		zw, err = zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
-	} else {
-		zw, err = gzip.NewWriterLevel(w, c.level)
-	}
-	if err != nil {
-		panic(err) // the level was validated by Config.Validate
-	}
-	return zw, make([]byte, 0, stageBytes+4<<10)
-}
-
-func (c *compressors) put(zw compressor, stage []byte) {
-	c.pool.Put(&pooledCompressor{zw: zw, stage: stage})
-}

@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -27,7 +28,7 @@ type Batcher struct {
 	log         *slog.Logger
 	now         func() time.Time
 	m           *metrics
-	zw          compressors
+	encoders    interface{ encoder(*bytes.Buffer) encoder }
 	contentType string
 
 	life     context.Context // parent of every batch's context
@@ -92,16 +93,19 @@ func NewBatcher(cfg Config, store Store, opts ...Option) (*Batcher, error) {
 		now:         o.now,
 		m:           newMetrics(o.reg),
 		contentType: contentTypeNDJSON,
-		zw:          compressors{kind: cfg.Compression, level: cfg.GzipLevel},
+		encoders:    &compressors{kind: cfg.Compression, level: cfg.GzipLevel},
 		parts:       make(map[topicPartition]*partition),
 		inflight:    make(map[topicPartition]map[*sealedBatch]struct{}),
 		agerStop:    make(chan struct{}),
 		agerDone:    make(chan struct{}),
 	}
-	switch cfg.Compression {
-	case CompressionGzip:
+	switch {
+	case cfg.Format == FormatParquet:
+		b.contentType = contentTypeParquet
+		b.encoders = newParquetWriters(cfg)
+	case cfg.Compression == CompressionGzip:
 		b.contentType = contentTypeGzip
-	case CompressionZstd:
+	case cfg.Compression == CompressionZstd:
 		b.contentType = contentTypeZstd
 	}
 	b.wake = sync.NewCond(&b.mu)
@@ -114,10 +118,18 @@ func NewBatcher(cfg Config, store Store, opts ...Option) (*Batcher, error) {
 	return b, nil
 }
 
-// Add appends it.Line to the open batch of (it.Topic, it.Partition) and seals the
-// batch when it reaches MaxRecords or MaxBytes. It never waits for an upload. After
-// Close has begun, it.Done is called at once with ErrClosed.
+// Add appends it.Line (or it.Row, for Parquet) to the open batch of
+// (it.Topic, it.Partition) and its time bucket, and seals the batch when it
+// reaches MaxRecords or MaxBytes. It never waits for an upload. After Close
+// has begun, it.Done is called at once with ErrClosed; an item without what
+// the Format needs gets a Done with an error at once.
 func (b *Batcher) Add(it Item) {
+	if err := b.fits(it); err != nil {
+		if it.Done != nil {
+			it.Done(err)
+		}
+		return
+	}
 	tp := topicPartition{it.Topic, it.Partition}
 	p := b.partitionFor(tp)
 	if p == nil {
@@ -136,6 +148,9 @@ func (b *Batcher) Add(it Item) {
 	b.pending.Add(1)
 	b.m.pending.Inc()
 	size := len(it.Line) + 1
+	if it.Row != nil {
+		size = rowSize(it.Row)
+	}
 	// A batch holds one time bucket. A line of a bucket with no open batch
 	// opens one; when MaxOpenBuckets are open already, the one opened
 	// first is sealed to make room, so the open batches (and their
@@ -154,10 +169,22 @@ func (b *Batcher) Add(it Item) {
 		i = len(p.open) - 1
 	}
 	ob := p.open[i]
-	ob.add(it.Line, it.Offset, it.Done)
+	ob.add(&it, size)
 	if ob.records >= b.cfg.MaxRecords || ob.rawBytes >= b.cfg.MaxBytes {
 		b.sealAtLocked(tp, p, i)
 	}
+}
+
+// fits refuses an item without what the Format needs: a programming
+// error of the caller, reported rather than written wrong.
+func (b *Batcher) fits(it Item) error {
+	switch {
+	case b.cfg.Format == FormatParquet && it.Row == nil:
+		return fmt.Errorf("sinks: add %s/%d@%d: a parquet sink takes Item.Row", it.Topic, it.Partition, it.Offset)
+	case b.cfg.Format != FormatParquet && it.Row != nil:
+		return fmt.Errorf("sinks: add %s/%d@%d: a jsonl sink takes Item.Line", it.Topic, it.Partition, it.Offset)
+	}
+	return nil
 }
 
 // reject hands an item that arrived after Close its Done(ErrClosed).
@@ -200,9 +227,7 @@ func (b *Batcher) newOpenBatch(at time.Time, event bool) *openBatch {
 	if !event {
 		ob.at = truncateBucket(ob.first, b.cfg.PartitionLayout)
 	}
-	if b.cfg.Compression != CompressionNone {
-		ob.zw, ob.stage = b.zw.get(&ob.buf)
-	}
+	ob.enc = b.encoders.encoder(&ob.buf)
 	return ob
 }
 
@@ -219,17 +244,13 @@ func (b *Batcher) sealLocked(tp topicPartition, p *partition) {
 func (b *Batcher) sealAtLocked(tp topicPartition, p *partition, i int) {
 	ob := p.open[i]
 	p.open = slices.Delete(p.open, i, i+1)
-	if ob.zw != nil {
-		ob.flushStage()
-		if err := ob.zw.Close(); err != nil && ob.err == nil {
-			ob.err = fmt.Errorf("sinks: finish %s stream: %w", b.cfg.Compression, err)
-		}
-		b.zw.put(ob.zw, ob.stage)
-		ob.zw, ob.stage = nil, nil
+	if err := ob.enc.finish(); err != nil && ob.err == nil {
+		ob.err = fmt.Errorf("sinks: finish %s object: %w", b.cfg.Format, err)
 	}
+	ob.enc = nil
 	sb := &sealedBatch{
 		tp:          tp,
-		key:         objectKey(b.cfg.Prefix, tp.topic, tp.partition, ob.minOff, ob.maxOff, ob.at, b.cfg.PartitionLayout, b.cfg.Compression),
+		key:         objectKey(b.cfg.Prefix, tp.topic, tp.partition, ob.minOff, ob.maxOff, ob.at, b.cfg.PartitionLayout, suffix(b.cfg)),
 		contentType: b.contentType,
 		records:     ob.records,
 		body:        ob.buf.Bytes(),

@@ -4,13 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 )
 
-// Compression values accepted by Config.Compression.
+// Formats accepted by Config.Format.
 const (
-	CompressionGzip = "gzip"
-	CompressionZstd = "zstd"
-	CompressionNone = "none"
+	FormatJSONL   = "jsonl"
+	FormatParquet = "parquet"
+)
+
+// Compression values accepted by Config.Compression. Snappy is for Parquet
+// only, where it is the usual codec.
+const (
+	CompressionGzip   = "gzip"
+	CompressionZstd   = "zstd"
+	CompressionSnappy = "snappy"
+	CompressionNone   = "none"
 )
 
 // maxBatchBytes bounds Config.MaxBytes: a batch is held in memory and uploaded with a
@@ -30,10 +40,23 @@ type Config struct {
 	MaxBytes int
 	// MaxAge seals a batch this long after its first line. Default 30s.
 	MaxAge time.Duration
-	// Compression is "gzip", "zstd" or "none". Default "gzip". zstd
-	// (klauspost/compress at its fastest level, objects named .jsonl.zst)
-	// costs less CPU than gzip level 1 for smaller objects; gzip is read by
-	// every tool, zstd by Athena, Trino, Spark and DuckDB.
+	// Format is "jsonl" (JSON Lines, Item.Line) or "parquet" (one Parquet
+	// file per batch, Item.Row, in Schema). Default "jsonl".
+	Format string
+	// Schema is the Parquet schema of the rows; required with Format
+	// "parquet" (schema.Schema.Parquet builds it from --parquet-schema).
+	Schema *parquet.Schema `json:"-"`
+	// RowGroupBytes, with Format "parquet", starts a new row group each
+	// time this many input bytes were written to the current one. Default
+	// 0: one row group per batch, which engines read fastest; a smaller
+	// value bounds the columns held in memory per open batch.
+	RowGroupBytes int
+	// Compression is "gzip", "zstd" or "none" for JSON Lines (default
+	// "gzip"), and "snappy", "zstd", "gzip" or "none" for Parquet (default
+	// "snappy"). zstd (klauspost/compress at its fastest level, objects
+	// named .jsonl.zst) costs less CPU than gzip level 1 for smaller
+	// objects; gzip is read by every tool, zstd by Athena, Trino, Spark
+	// and DuckDB.
 	Compression string
 	// GzipLevel trades CPU for object size, from 1 (fastest) to 9
 	// (smallest). Default 1: it compresses about twice as fast as level 5
@@ -76,8 +99,14 @@ func (c *Config) SetDefaults() {
 	if c.MaxAge == 0 {
 		c.MaxAge = 30 * time.Second
 	}
+	if c.Format == "" {
+		c.Format = FormatJSONL
+	}
 	if c.Compression == "" {
 		c.Compression = CompressionGzip
+		if c.Format == FormatParquet {
+			c.Compression = CompressionSnappy
+		}
 	}
 	if c.GzipLevel == 0 {
 		c.GzipLevel = 1
@@ -132,8 +161,23 @@ func (c Config) Validate() error {
 	if c.GzipLevel < 1 || c.GzipLevel > 9 {
 		errs = append(errs, fmt.Errorf("gzip-level: must be 1 to 9, got %d", c.GzipLevel))
 	}
-	if c.Compression != CompressionGzip && c.Compression != CompressionZstd && c.Compression != CompressionNone {
-		errs = append(errs, fmt.Errorf("compression: must be %q, %q or %q, got %q", CompressionGzip, CompressionZstd, CompressionNone, c.Compression))
+	switch c.Format {
+	case FormatJSONL:
+		if c.Compression != CompressionGzip && c.Compression != CompressionZstd && c.Compression != CompressionNone {
+			errs = append(errs, fmt.Errorf("compression: must be %q, %q or %q for --format jsonl, got %q", CompressionGzip, CompressionZstd, CompressionNone, c.Compression))
+		}
+	case FormatParquet:
+		if c.Compression != CompressionSnappy && c.Compression != CompressionZstd && c.Compression != CompressionGzip && c.Compression != CompressionNone {
+			errs = append(errs, fmt.Errorf("compression: must be %q, %q, %q or %q for --format parquet, got %q", CompressionSnappy, CompressionZstd, CompressionGzip, CompressionNone, c.Compression))
+		}
+		if c.Schema == nil {
+			errs = append(errs, errors.New("parquet-schema: required with --format parquet: a file of the output's columns"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("format: must be %q or %q, got %q", FormatJSONL, FormatParquet, c.Format))
+	}
+	if c.RowGroupBytes < 0 {
+		errs = append(errs, fmt.Errorf("parquet-row-group-bytes: must not be negative, got %d", c.RowGroupBytes))
 	}
 	if c.PartitionLayout != LayoutHourly && c.PartitionLayout != LayoutDaily {
 		errs = append(errs, fmt.Errorf("partition-layout: must be %q or %q, got %q", LayoutHourly, LayoutDaily, c.PartitionLayout))

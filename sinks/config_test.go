@@ -12,7 +12,7 @@ func TestConfigDefaults(t *testing.T) {
 	var c Config
 	c.SetDefaults()
 	want := Config{
-		MaxRecords: 10000, MaxBytes: 8 << 20, MaxAge: 30 * time.Second, Compression: "gzip", GzipLevel: 1,
+		MaxRecords: 10000, MaxBytes: 8 << 20, MaxAge: 30 * time.Second, Format: "jsonl", Compression: "gzip", GzipLevel: 1,
 		UploadTimeout: 60 * time.Second, RetryInitial: 500 * time.Millisecond, RetryMax: 30 * time.Second,
 		MaxUploads: 4, PartitionLayout: "hourly", MaxOpenBuckets: 2,
 	}
@@ -26,6 +26,11 @@ func TestConfigDefaults(t *testing.T) {
 	c.SetDefaults()
 	if c.MaxRecords != 7 || c.Compression != "none" || c.Prefix != "p/" {
 		t.Fatalf("SetDefaults overwrote set fields: %+v", c)
+	}
+	c = Config{Format: "parquet"}
+	c.SetDefaults()
+	if c.Compression != "snappy" {
+		t.Fatalf("parquet's default compression = %q, want snappy", c.Compression)
 	}
 }
 
@@ -42,6 +47,10 @@ func TestConfigValidate(t *testing.T) {
 		{"bytes too big", func(c *Config) { c.MaxBytes = 2 << 30 }, "batch-max-bytes:"},
 		{"age", func(c *Config) { c.MaxAge = -time.Second }, "batch-max-age:"},
 		{"compression", func(c *Config) { c.Compression = "lz4" }, "compression:"},
+		{"snappy is for parquet", func(c *Config) { c.Compression = "snappy" }, "compression:"},
+		{"format", func(c *Config) { c.Format = "csv" }, "format:"},
+		{"parquet without schema", func(c *Config) { c.Format = "parquet" }, "parquet-schema:"},
+		{"row group bytes", func(c *Config) { c.RowGroupBytes = -1 }, "parquet-row-group-bytes:"},
 		{"timeout", func(c *Config) { c.UploadTimeout = -1 }, "sinks.Config.UploadTimeout:"},
 		{"retry initial", func(c *Config) { c.RetryInitial = -1 }, "sinks.Config.RetryInitial:"},
 		{"retry max", func(c *Config) { c.RetryMax = -1 }, "sinks.Config.RetryMax:"},

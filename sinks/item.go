@@ -3,9 +3,12 @@ package sinks
 import (
 	"errors"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 )
 
-// Item is one output line and the input coordinates it came from.
+// Item is one output record (a line or a row) and the input coordinates it
+// came from.
 type Item struct {
 	// Topic is the input topic the record was read from (the main topic or the DLQ topic).
 	Topic string
@@ -20,9 +23,13 @@ type Item struct {
 	// and a new batch is dated by the sink's clock, as before event-time
 	// partitioning.
 	Time time.Time
-	// Line is one JSON object without a trailing newline (the sink adds '\n').
-	// The sink owns it after Add.
+	// Line is one JSON object without a trailing newline (the sink adds
+	// '\n'), for Format "jsonl". The sink owns it after Add.
 	Line []byte
+	// Row is the record as a row of Config.Schema, for Format "parquet"
+	// (schema.Schema.Row builds it). The sink owns it, and the bytes its
+	// values alias, after Add.
+	Row parquet.Row
 	// Done is called exactly once: with nil once the batch holding the line is
 	// durable, with a non-nil error when the sink gave up on it. It is called from
 	// the sink's goroutines and must not block long. It may be nil.

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// objectKey builds the object key documented in the package doc.
-// With layout "daily" the key has no hr= folder.
-func objectKey(prefix, topic string, partition int32, first, last int64, at time.Time, layout, compression string) string {
+// objectKey builds the object key documented in the package doc, ending
+// in suffix. With layout "daily" the key has no hr= folder.
+func objectKey(prefix, topic string, partition int32, first, last int64, at time.Time, layout, suffix string) string {
 	at = at.UTC()
 	var sb strings.Builder
 	if p := strings.Trim(prefix, "/"); p != "" {
@@ -28,14 +28,22 @@ func objectKey(prefix, topic string, partition int32, first, last int64, at time
 	sb.WriteString(strconv.FormatInt(first, 10))
 	sb.WriteByte('-')
 	sb.WriteString(strconv.FormatInt(last, 10))
-	sb.WriteString(".jsonl")
-	switch compression {
-	case CompressionGzip:
-		sb.WriteString(".gz")
-	case CompressionZstd:
-		sb.WriteString(".zst")
-	}
+	sb.WriteString(suffix)
 	return sb.String()
+}
+
+// suffix is the file name suffix of cfg's objects: .parquet (compressed
+// inside, column by column), or .jsonl with .gz or .zst when compressed.
+func suffix(cfg Config) string {
+	switch {
+	case cfg.Format == FormatParquet:
+		return ".parquet"
+	case cfg.Compression == CompressionGzip:
+		return ".jsonl.gz"
+	case cfg.Compression == CompressionZstd:
+		return ".jsonl.zst"
+	}
+	return ".jsonl"
 }
 
 // KeyRange is what an object key says about its batch: the input
@@ -48,14 +56,18 @@ type KeyRange struct {
 }
 
 // ParseKey reads a key objectKey built:
-// PREFIX/dt=.../hr=../TOPIC-PARTITION-FIRST-LAST.jsonl[.gz|.zst]. The topic
+// PREFIX/dt=.../hr=../TOPIC-PARTITION-FIRST-LAST.jsonl[.gz|.zst] or .parquet. The topic
 // may hold dashes, so the numbers are taken from the end; a key not in this
 // layout is refused rather than misread.
 func ParseKey(key string) (KeyRange, error) {
 	base := key[strings.LastIndexByte(key, '/')+1:]
-	base = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".gz"), ".zst"), ".jsonl")
+	if b, ok := strings.CutSuffix(base, ".parquet"); ok {
+		base = b
+	} else {
+		base = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".gz"), ".zst"), ".jsonl")
+	}
 	parts := strings.Split(base, "-")
-	bad := fmt.Errorf("object key %q: want TOPIC-PARTITION-FIRST-LAST.jsonl[.gz|.zst]", key)
+	bad := fmt.Errorf("object key %q: want TOPIC-PARTITION-FIRST-LAST.jsonl[.gz|.zst] or .parquet", key)
 	if len(parts) < 4 {
 		return KeyRange{}, bad
 	}

@@ -54,12 +54,17 @@ func TestObjectKeyLayout(t *testing.T) {
 }
 
 // ParseKey reads back what objectKey wrote (topics with dashes included,
-// for every compression) and refuses keys not in that layout rather than
+// for every format and compression) and refuses keys not in that layout rather than
 // misreading them.
 func TestParseKey(t *testing.T) {
 	at := time.Date(2026, 11, 23, 16, 5, 0, 0, time.UTC)
-	for _, c := range []string{CompressionGzip, CompressionZstd, CompressionNone} {
-		key := objectKey("w1", "w1-pass", 3, 0, 6999, at, LayoutHourly, c)
+	for _, cfg := range []Config{
+		{Format: FormatJSONL, Compression: CompressionGzip},
+		{Format: FormatJSONL, Compression: CompressionZstd},
+		{Format: FormatJSONL, Compression: CompressionNone},
+		{Format: FormatParquet, Compression: CompressionSnappy},
+	} {
+		key := objectKey("w1", "w1-pass", 3, 0, 6999, at, LayoutHourly, suffix(cfg))
 		got, err := ParseKey(key)
 		if err != nil || got != (KeyRange{"w1-pass", 3, 0, 6999}) {
 			t.Errorf("ParseKey(%q) = %+v, %v", key, got, err)

@@ -27,10 +27,18 @@ type Object struct {
 }
 
 // Lines returns the object's lines, decompressed when its key ends in .gz
-// or .zst (the layout this package writes).
+// or .zst (the layout this package writes); a .parquet object's rows are
+// rendered as the JSON objects their JSON Lines twins would hold
+// (parquetLines).
 func (o Object) Lines() ([][]byte, error) {
 	body := o.Body
 	switch {
+	case strings.HasSuffix(o.Key, ".parquet"):
+		lines, err := parquetLines(body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Key, err)
+		}
+		return lines, nil
 	case strings.HasSuffix(o.Key, ".gz"):
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
