@@ -128,6 +128,15 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 		return nil, err
 	}
 
+	// Validate checked the schema file; this loads it for the sink and
+	// the processor.
+	outSchema, err := t.OutputSchema()
+	if err != nil {
+		return nil, err
+	}
+	if outSchema != nil {
+		r.topo.Sink.Schema = outSchema.Parquet()
+	}
 	if err := r.openSink(ctx, o); err != nil {
 		return nil, err
 	}
@@ -154,6 +163,7 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 	deps := pipeline.Deps{
 		Matcher:    matcher,
 		Sink:       r.sink,
+		Schema:     outSchema,
 		Forwarder:  r.producer,
 		Topics:     topics,
 		Logger:     o.log,

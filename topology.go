@@ -5,7 +5,8 @@
 // A Topology is plain data: build one (the redrive binary fills it from
 // flags), Validate it, and Run it. The subpackages do the work: pipeline (the
 // goka processor), enrich (the API client), sinks (S3 batches) and dlq (retry
-// bookkeeping); they never import this package.
+// bookkeeping, schema (the Parquet columns); they never import this
+// package.
 package redrive
 
 import (
@@ -16,6 +17,7 @@ import (
 
 	"github.com/redrive-io/redrive/enrich"
 	"github.com/redrive-io/redrive/pipeline"
+	"github.com/redrive-io/redrive/schema"
 	"github.com/redrive-io/redrive/sinks"
 )
 
@@ -32,8 +34,13 @@ type Topology struct {
 	StartOffset pipeline.StartOffset
 	// Enrich is the enrichment rule and API; an empty rule enriches nothing.
 	Enrich Enrichment
-	// Sink sizes and names the output batches.
+	// Sink sizes and names the output batches and chooses their format.
+	// Its Schema is set from ParquetSchema; leave it nil.
 	Sink sinks.Config
+	// ParquetSchema is the file of the Parquet output's columns (the
+	// schema package documents it); required with Sink.Format "parquet",
+	// refused with "jsonl".
+	ParquetSchema string
 	// S3 is the output bucket. Exactly one of S3.Bucket and OutputDir is set.
 	S3 S3
 	// OutputDir writes batches to a local directory instead of S3 (demo,
@@ -121,7 +128,15 @@ func (t Topology) Validate() error {
 			return err
 		}
 	}
-	if err := t.Sink.Validate(); err != nil {
+	sc, err := t.OutputSchema()
+	if err != nil {
+		return err
+	}
+	sink := t.Sink
+	if sc != nil {
+		sink.Schema = sc.Parquet()
+	}
+	if err := sink.Validate(); err != nil {
 		return err
 	}
 	if t.Enrich.When != "" {
@@ -136,6 +151,26 @@ func (t Topology) Validate() error {
 		return fmt.Errorf("shutdown-grace: %s is too short to flush and commit (at least 1s)", t.ShutdownGrace)
 	}
 	return nil
+}
+
+// OutputSchema loads ParquetSchema for the Parquet format; nil for JSON
+// Lines. The enrichment column is the file's or a json one, only when
+// records are enriched.
+func (t Topology) OutputSchema() (*schema.Schema, error) {
+	if t.Sink.Format != sinks.FormatParquet {
+		if t.ParquetSchema != "" {
+			return nil, fmt.Errorf("parquet-schema: %s is only read with --format parquet (the format is %s)", t.ParquetSchema, t.Sink.Format)
+		}
+		return nil, nil
+	}
+	if t.ParquetSchema == "" {
+		return nil, errors.New("parquet-schema: required with --format parquet: a YAML file of the output's columns")
+	}
+	enrichField := ""
+	if t.Enrich.When != "" {
+		enrichField = t.Pipeline.EnrichField
+	}
+	return schema.Load(t.ParquetSchema, enrichField)
 }
 
 // LogValue formats the topology for structured logs with every secret

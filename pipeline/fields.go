@@ -21,6 +21,14 @@ func pickFields(value []byte, names []string) (map[string]any, error) {
 
 // wanted reports whether the quoted key is one of names.
 func wanted(quoted []byte, names []string) (string, bool) {
+	if i := wantedAt(quoted, names); i >= 0 {
+		return names[i], true
+	}
+	return "", false
+}
+
+// wantedAt returns the index in names of the quoted key, or -1.
+func wantedAt(quoted []byte, names []string) int {
 	raw := quoted[1 : len(quoted)-1]
 	escaped := false
 	for _, c := range raw {
@@ -34,14 +42,14 @@ func wanted(quoted []byte, names []string) (string, bool) {
 	if escaped || !utf8.Valid(raw) {
 		var k string
 		if json.Unmarshal(quoted, &k) != nil {
-			return "", false
+			return -1
 		}
 		raw = []byte(k)
 	}
-	for _, n := range names {
+	for i, n := range names {
 		if string(raw) == n {
-			return n, true
+			return i
 		}
 	}
-	return "", false
+	return -1
 }

@@ -2,12 +2,16 @@ package pipeline
 
 import (
 	"encoding/json"
+
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich"
+	"github.com/redrive-io/redrive/schema"
 	"github.com/redrive-io/redrive/sinks"
 )
 
@@ -68,23 +72,26 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		rt := rec.env.Replayed.UTC()
 		meta.ReplayedAt = &rt
 	}
-	// Values that came through copyingGroup are the processor's own: the
-	// line is built in the value's buffer, which has room for it.
-	var line []byte
-	var err error
-	if p.ownsValues {
-		line, err = appendOutputLine(rec.value[:0], rec.value, p.cfg.EnrichField, answer, meta)
+	item := sinks.Item{Topic: rec.topic, Partition: rec.part.id, Offset: rec.offset, Time: rec.partTime}
+	if p.deps.Schema != nil {
+		row, err := p.row(rec, answer, meta)
+		if err != nil {
+			p.park(rec, ClassSchemaMismatch, fmt.Errorf("does not fit --parquet-schema: %w", err))
+			return
+		}
+		item.Row = row
 	} else {
-		line, err = outputLine(rec.value, p.cfg.EnrichField, answer, meta)
+		line, err := p.line(rec, answer, meta)
+		if err != nil {
+			// The value was validated as a JSON object and the answer by
+			// the enricher, so this is a bug; still, park rather than lose it.
+			p.park(rec, ClassMalformed, fmt.Errorf("building output line: %w", err))
+			return
+		}
+		item.Line = line
 	}
-	if err != nil {
-		// The value was validated as a JSON object and the answer by the
-		// enricher, so this is a bug; still, park rather than lose it.
-		p.park(rec, ClassMalformed, fmt.Errorf("building output line: %w", err))
-		return
-	}
-	// The line is all the sink needs; drop the value so that the record
-	// does not keep it alive.
+	// The line or row is all the sink needs; drop the value so that the
+	// record does not keep it alive.
 	rec.value = nil
 	if answer != nil {
 		p.metrics.enriched.Inc()
@@ -96,21 +103,37 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		latency = p.metrics.latencyDLQ
 	}
 	rec.part.toSink(rec)
-	p.deps.Sink.Add(sinks.Item{
-		Topic:     rec.topic,
-		Partition: rec.part.id,
-		Offset:    rec.offset,
-		Time:      rec.partTime,
-		Line:      line,
-		Done: func(err error) {
-			if err == nil {
-				p.stats.toSink.Add(1)
-				observeLatency(latency, rec.ts, p.now())
-			}
-			rec.part.finish(rec, err)
-		},
-	})
+	item.Done = func(err error) {
+		if err == nil {
+			p.stats.toSink.Add(1)
+			observeLatency(latency, rec.ts, p.now())
+		}
+		rec.part.finish(rec, err)
+	}
+	p.deps.Sink.Add(item)
 	rec.part.addedToSink()
+}
+
+// line builds the record's JSON Lines output. Values that came through
+// copyingGroup are the processor's own: the line is built in the value's
+// buffer, which has room for it.
+func (p *Processor) line(rec *record, answer json.RawMessage, meta Meta) ([]byte, error) {
+	if p.ownsValues {
+		return appendOutputLine(rec.value[:0], rec.value, p.cfg.EnrichField, answer, meta)
+	}
+	return outputLine(rec.value, p.cfg.EnrichField, answer, meta)
+}
+
+// row builds the record's Parquet row from the top-level fields the
+// schema names, in one pass over the value; its values alias the value's
+// bytes, which the sink copies when it writes the row.
+func (p *Processor) row(rec *record, answer json.RawMessage, meta Meta) (parquet.Row, error) {
+	names := p.deps.Schema.Fields()
+	raws := make([][]byte, len(names))
+	if err := pickRaws(rec.value, names, raws); err != nil {
+		return nil, err
+	}
+	return p.deps.Schema.Row(nil, raws, answer, schema.Journey(meta))
 }
 
 // park sends a record that can never succeed to the parking topic, with the

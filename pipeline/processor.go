@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/redrive-io/redrive/dlq"
+	"github.com/redrive-io/redrive/schema"
 	"github.com/redrive-io/redrive/sinks"
 )
 
@@ -40,9 +41,13 @@ type Sink interface {
 
 // Deps are the processor's collaborators.
 type Deps struct {
-	Matcher   Matcher  // nil: no record is enriched
-	Enricher  Enricher // required when Matcher is set
-	Sink      Sink
+	Matcher  Matcher  // nil: no record is enriched
+	Enricher Enricher // required when Matcher is set
+	Sink     Sink
+	// Schema, when set, makes the output Parquet rows of this schema
+	// (sinks.Item.Row) instead of JSON Lines; a record that does not fit
+	// it is parked as ClassSchemaMismatch.
+	Schema    *schema.Schema
 	Forwarder Forwarder
 	// Topics is what start-up learned about the topics (EnsureTopics).
 	Topics TopicInfo

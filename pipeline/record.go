@@ -34,11 +34,14 @@ type Meta struct {
 
 // Reasons a record is parked without being tried. Part of the header contract.
 const (
-	ClassMalformed   = "malformed"       // value is not a JSON object
-	ClassOversize    = dlq.ClassOversize // value larger than the configured maximum, or parked reduced
-	ClassRuleError   = "rule_error"      // the enrichment rule failed on this record
-	ClassBadEnvelope = "bad_envelope"    // a DLQ record whose redrive headers cannot be decoded
-	ClassHandoff     = "handoff"         // handed back to the DLQ unchanged when its partition was revoked
+	ClassMalformed = "malformed"       // value is not a JSON object
+	ClassOversize  = dlq.ClassOversize // value larger than the configured maximum, or parked reduced
+	ClassRuleError = "rule_error"      // the enrichment rule failed on this record
+	// ClassSchemaMismatch: a field's value is not of its --parquet-schema
+	// column's type (or a required field is missing).
+	ClassSchemaMismatch = "schema_mismatch"
+	ClassBadEnvelope    = "bad_envelope" // a DLQ record whose redrive headers cannot be decoded
+	ClassHandoff        = "handoff"      // handed back to the DLQ unchanged when its partition was revoked
 )
 
 // errNotObject is returned for values that are valid JSON but not objects.

@@ -30,11 +30,19 @@ func scanObject(value []byte, names []string, out map[string]any) error {
 // repeats), or nil when there is none. It allocates nothing, so that the
 // partition-time field costs a pass-through record no map.
 func pickRaw(value []byte, name string) ([]byte, error) {
-	s := scanner{rawName: []string{name}}
-	if err := s.top(value, nil, nil); err != nil {
+	var raw [1][]byte
+	if err := pickRaws(value, []string{name}, raw[:]); err != nil {
 		return nil, err
 	}
-	return s.raw, nil
+	return raw[0], nil
+}
+
+// pickRaws is pickRaw for several fields: raws[i] is set to the raw JSON
+// of the top-level field names[i], or nil. The values alias value.
+func pickRaws(value []byte, names []string, raws [][]byte) error {
+	clear(raws)
+	s := scanner{rawNames: names, raws: raws}
+	return s.top(value, nil, nil)
 }
 
 // top scans value as one top-level object (scanObject).
@@ -61,10 +69,10 @@ type scanner struct {
 	v     []byte
 	i     int
 	depth int
-	// rawName, when set, names one top-level field whose raw value is
-	// kept in raw (pickRaw).
-	rawName []string
-	raw     []byte
+	// rawNames, when set, name top-level fields whose raw values are
+	// kept in raws, by index (pickRaws).
+	rawNames []string
+	raws     [][]byte
 }
 
 // fail reports a syntax error at the current position.
@@ -126,9 +134,9 @@ func (s *scanner) object(names []string, out map[string]any) error {
 				}
 				out[name] = x
 			}
-		} else if s.rawName != nil && s.depth == 1 {
-			if _, ok := wanted(key, s.rawName); ok {
-				s.raw = s.v[valStart:s.i]
+		} else if s.rawNames != nil && s.depth == 1 {
+			if i := wantedAt(key, s.rawNames); i >= 0 {
+				s.raws[i] = s.v[valStart:s.i]
 			}
 		}
 		s.space()

@@ -541,7 +541,7 @@ func (c *dlqConfig) replayCommand(parent flagSet, stdout, stderr io.Writer) *ff.
 	fs := subFlags("replay", parent)
 	bindFilterFlags(fs, &f, false)
 	fs.boolean(&yes, "yes", "really send; without it, replay only prints what it would send (command line only: the env var is refused)")
-	fs.boolean(&force, "force", "also replay records that would be parked again on arrival: malformed, oversize, rule_error")
+	fs.boolean(&force, "force", "also replay records that would be parked again on arrival: malformed, oversize, rule_error, schema_mismatch")
 	fs.FlagSet.Float64Var(&rps, 0, "rate", 100, fs.usage("rate", "records sent per second at most (0: no limit)"))
 	return &ff.Command{
 		Name:      "replay",
@@ -559,8 +559,9 @@ replaying the same selection twice sends nothing the second time, and
 --limit N sends the next N not yet replayed.
 
 Records that would be parked again as soon as the pipeline reads them
-(malformed, oversize, rule_error) are skipped and counted unless --force is
-given, and --error naming one of those classes is refused without it.
+(malformed, oversize, rule_error, schema_mismatch) are skipped and counted
+unless --force is given, and --error naming one of those classes is refused
+without it.
 While sending, a progress line with the time left is written on stderr
 every few seconds.`,
 		Flags: fs.FlagSet,

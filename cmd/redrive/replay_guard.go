@@ -14,9 +14,10 @@ import (
 // now: replaying them only moves them round. Classes not listed may
 // succeed on a replay (the API was fixed, the outage is over).
 var parkedAgain = map[string]string{
-	pipeline.ClassMalformed: "the value is not a JSON object",
-	pipeline.ClassOversize:  "the value is larger than --max-record-bytes (unless it was raised since)",
-	pipeline.ClassRuleError: "--enrich-when cannot be evaluated on it (unless the rule was changed since)",
+	pipeline.ClassMalformed:      "the value is not a JSON object",
+	pipeline.ClassOversize:       "the value is larger than --max-record-bytes (unless it was raised since)",
+	pipeline.ClassRuleError:      "--enrich-when cannot be evaluated on it (unless the rule was changed since)",
+	pipeline.ClassSchemaMismatch: "it does not fit --parquet-schema (unless the schema was changed since)",
 }
 
 // refuseParkedAgain refuses an --error filter that names classes replay
