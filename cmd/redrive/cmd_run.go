@@ -48,7 +48,9 @@ cause in the headers. SIGTERM stops gracefully within --shutdown-grace.
 
 Output objects: PREFIX/dt=YYYY-MM-DD/hr=HH/TOPIC-PARTITION-FIRST-LAST.jsonl.gz,
 one JSON object per line with a "_redrive" object holding the origin
-coordinates (topic, partition, offset) to de-duplicate on.`,
+coordinates (topic, partition, offset) to de-duplicate on; or .parquet with
+--format parquet, the columns of --parquet-schema and _redrive. 'redrive
+table' prints the SQL that declares a table over them.`,
 		Flags: fs.FlagSet,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
@@ -160,7 +162,10 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	t.Sink.MaxBytes = d.Sink.MaxBytes
 	fs.value(byteSize{&t.Sink.MaxBytes}, "batch-max-bytes", "seal an S3 batch at this many uncompressed bytes")
 	fs.duration(&t.Sink.MaxAge, "batch-max-age", d.Sink.MaxAge, "seal an S3 batch this long after its first record")
-	fs.str(&t.Sink.Compression, "compression", d.Sink.Compression, "batch compression: gzip, zstd (.jsonl.zst, less CPU) or none")
+	fs.str(&t.Sink.Format, "format", d.Sink.Format, "object format: jsonl (JSON Lines) or parquet (columns from --parquet-schema)")
+	fs.str(&t.ParquetSchema, "parquet-schema", "", "YAML file of the Parquet columns: name, type (string, int64, double, boolean, timestamp, json), required (see the README); needs --format parquet")
+	fs.value(byteSize{&t.Sink.RowGroupBytes}, "parquet-row-group-bytes", "start a new Parquet row group after this many input bytes (0: one row group per object, what engines read fastest)")
+	fs.str(&t.Sink.Compression, "compression", "", "compression: gzip, zstd (.jsonl.zst, less CPU) or none for jsonl (default gzip); snappy, zstd, gzip or none inside parquet (default snappy)")
 	fs.integer(&t.Sink.GzipLevel, "gzip-level", d.Sink.GzipLevel, "gzip level from 1 (fastest) to 9 (smallest objects)")
 	fs.str(&t.Pipeline.PartitionTime, "partition-time", d.Pipeline.PartitionTime, "time that names dt=/hr= in object keys: record (Kafka timestamp), field:NAME (top-level field, RFC 3339 or epoch s/ms) or processing (when the batch opened)")
 	fs.str(&t.Sink.PartitionLayout, "partition-layout", d.Sink.PartitionLayout, "object folders: hourly (dt=/hr=) or daily (dt= only)")

@@ -58,6 +58,7 @@ import (
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich"
 	"github.com/redrive-io/redrive/pipeline"
+	"github.com/redrive-io/redrive/schema"
 	"github.com/redrive-io/redrive/sinks"
 )
 
@@ -392,6 +393,9 @@ type chartValues struct {
 	GrafanaDashboard struct {
 		Enabled bool `json:"enabled"`
 	} `json:"grafanaDashboard"`
+	Batch struct {
+		ParquetSchema any `json:"parquetSchema"`
+	} `json:"batch"`
 }
 
 func readValues(t *testing.T, c chartCase) chartValues {
@@ -690,9 +694,10 @@ var fileFlags = map[string]string{
 	"tls-key-file":        "key",
 	"sasl-password-file":  "password",
 	"enrich-headers-file": "headers",
+	"parquet-schema":      "parquet-schema",
 }
 
-// simulateSecretVolumes maps each file that a mounted Secret volume
+// simulateSecretVolumes maps each file that a mounted Secret (or ConfigMap) volume
 // provides (mountPath/item path) to a path under root.
 func simulateSecretVolumes(t *testing.T, pod corev1.PodSpec, ctr corev1.Container, root string) (map[string]string, error) {
 	t.Helper()
@@ -706,17 +711,23 @@ func simulateSecretVolumes(t *testing.T, pod corev1.PodSpec, ctr corev1.Containe
 		if !ok {
 			return nil, fmt.Errorf("volumeMount %s: no such volume", m.Name)
 		}
-		if v.Secret == nil {
+		var items []corev1.KeyToPath
+		switch {
+		case v.Secret != nil:
+			items = v.Secret.Items
+		case v.ConfigMap != nil:
+			items = v.ConfigMap.Items
+		default:
 			continue
 		}
-		if len(v.Secret.Items) == 0 {
-			return nil, fmt.Errorf("secret volume %s: no items, so the file names depend on the Secret's keys", m.Name)
+		if len(items) == 0 {
+			return nil, fmt.Errorf("volume %s: no items, so the file names depend on the keys", m.Name)
 		}
 		dir := filepath.Join(root, m.MountPath)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		for _, it := range v.Secret.Items {
+		for _, it := range items {
 			files[m.MountPath+"/"+it.Path] = filepath.Join(dir, it.Path)
 		}
 	}
@@ -735,6 +746,8 @@ func placeholderFile(t *testing.T, kind string) []byte {
 		return testCertPEM(t).key
 	case "headers":
 		return []byte("# from the Secret\nAuthorization: Bearer placeholder\n")
+	case "parquet-schema":
+		return []byte("columns: [{name: id, type: int64}]\n")
 	}
 	return []byte("placeholder-password\n")
 }
@@ -814,10 +827,14 @@ func checkRelatedObjects(t *testing.T, objs rendered, values chartValues, topo r
 		}
 	}
 
-	if want := b2i(values.GrafanaDashboard.Enabled); len(objs.configMaps) != want {
-		t.Errorf("%d ConfigMaps, want %d (the dashboard)", len(objs.configMaps), want)
+	if want := b2i(values.GrafanaDashboard.Enabled) + b2i(values.Batch.ParquetSchema != nil); len(objs.configMaps) != want {
+		t.Errorf("%d ConfigMaps, want %d (the dashboard, the Parquet schema)", len(objs.configMaps), want)
 	}
 	for _, cm := range objs.configMaps {
+		if strings.HasSuffix(cm.Name, "-parquet-schema") {
+			checkParquetSchemaConfigMap(t, cm, values, topo)
+			continue
+		}
 		checkDashboardConfigMap(t, cm)
 	}
 
@@ -829,6 +846,27 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// checkParquetSchemaConfigMap: the ConfigMap holds batch.parquetSchema as
+// a schema file the binary reads, with the columns of the values.
+func checkParquetSchemaConfigMap(t *testing.T, cm *corev1.ConfigMap, values chartValues, topo redrive.Topology) {
+	t.Helper()
+	sc, err := schema.Parse([]byte(cm.Data["schema.yaml"]), cm.Name, "")
+	if err != nil {
+		t.Fatalf("the Parquet schema ConfigMap does not parse: %v\n%s", err, cm.Data["schema.yaml"])
+	}
+	want, _ := json.Marshal(values.Batch.ParquetSchema)
+	var fromValues struct{ Columns []schema.Column }
+	if err := json.Unmarshal(want, &fromValues); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sc.Columns()) != fmt.Sprint(fromValues.Columns) {
+		t.Errorf("ConfigMap columns %v, want the values' %v", sc.Columns(), fromValues.Columns)
+	}
+	if topo.ParquetSchema == "" {
+		t.Error("a Parquet schema ConfigMap, but no --parquet-schema")
+	}
 }
 
 func checkDashboardConfigMap(t *testing.T, cm *corev1.ConfigMap) {
@@ -1026,6 +1064,10 @@ func TestHelmChartRefusesBadValues(t *testing.T) {
 		{"unknown partition time", []string{"batch.partitionTime=event"}, "partitionTime"},
 		{"partition time naming no field", []string{"batch.partitionTime=field:"}, "partitionTime"},
 		{"unknown partition layout", []string{"batch.partitionLayout=weekly"}, "partitionLayout"},
+		{"unknown format", []string{"batch.format=csv"}, "format"},
+		{"parquet without a schema", []string{"batch.format=parquet"}, "batch.parquetSchema is required"},
+		{"a schema without parquet", []string{"batch.parquetSchema.columns[0].name=id", "batch.parquetSchema.columns[0].type=int64"}, "only read with batch.format parquet"},
+		{"unknown column type", []string{"batch.format=parquet", "batch.parquetSchema.columns[0].name=id", "batch.parquetSchema.columns[0].type=varchar"}, "type"},
 		// The optional objects: HPA, NetworkPolicy.
 		{"two autoscalers", []string{"hpa.enabled=true", "autoscaling.enabled=true", "topics.partitions=6"}, "choose one"},
 		{"HPA past the partitions", []string{"hpa.enabled=true", "topics.partitions=6", "hpa.maxReplicas=8"}, "exceeds topics.partitions"},
@@ -1080,7 +1122,17 @@ enrich:
   breakerFailures: 3
   breakerOpenFor: 20s
 s3: {bucket: b, prefix: p, endpoint: "http://minio:9000", region: eu-west-1, pathStyle: true}
-batch: {maxRecords: 100, maxBytes: 1MiB, maxAge: 10s, compression: none, gzipLevel: 6, partitionTime: "field:ts", partitionLayout: daily}
+batch:
+  maxRecords: 100
+  maxBytes: 1MiB
+  maxAge: 10s
+  format: parquet
+  parquetSchema: {columns: [{name: id, type: int64, required: true}, {name: ts, type: timestamp}]}
+  parquetRowGroupBytes: 512KiB
+  compression: none
+  gzipLevel: 6
+  partitionTime: "field:ts"
+  partitionLayout: daily
 retry: {base: 500ms, maxDelay: 1m, maxAttempts: 5, maxAge: 1h}
 windows: {maxPending: 1000, maxWaiting: 10, maxRecordBytes: 512KiB, maxPendingBytes: 2MiB, maxPendingBytesTotal: 8MiB, fetchBytes: 128KiB, commitInterval: 2s}
 logging: {level: warn, format: text}

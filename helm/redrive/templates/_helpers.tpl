@@ -80,6 +80,7 @@ kafkaCA: /etc/redrive/kafka-ca
 kafkaClient: /etc/redrive/kafka-client
 kafkaSASL: /etc/redrive/kafka-sasl
 enrich: /etc/redrive/enrich
+parquet: /etc/redrive/parquet
 {{- end }}
 
 {{/*
@@ -109,6 +110,10 @@ groups and order as `redrive run --help`.
 {{- if empty $s.bucket }}{{ fail "s3.bucket is required (--s3-bucket)" }}{{ end -}}
 {{- $headersFile := "" -}}
 {{- if $e.headersSecret.name }}{{ $headersFile = printf "%s/headers" $m.enrich }}{{ end -}}
+{{- $schemaFile := "" -}}
+{{- if $v.batch.parquetSchema }}{{ $schemaFile = printf "%s/schema.yaml" $m.parquet }}{{ end -}}
+{{- if and (eq (toString $v.batch.format) "parquet") (not $v.batch.parquetSchema) }}{{ fail "batch.parquetSchema is required with batch.format parquet (--parquet-schema): the output's columns" }}{{ end -}}
+{{- if and $v.batch.parquetSchema (ne (toString $v.batch.format) "parquet") }}{{ fail "batch.parquetSchema is only read with batch.format parquet" }}{{ end -}}
 {{- $flags := list
   (list "brokers" $k.brokers)
   (list "client-id" $k.clientId)
@@ -150,6 +155,9 @@ groups and order as `redrive run --help`.
   (list "batch-max-records" $v.batch.maxRecords)
   (list "batch-max-bytes" $v.batch.maxBytes)
   (list "batch-max-age" $v.batch.maxAge)
+  (list "format" $v.batch.format)
+  (list "parquet-schema" $schemaFile)
+  (list "parquet-row-group-bytes" $v.batch.parquetRowGroupBytes)
   (list "compression" $v.batch.compression)
   (list "gzip-level" $v.batch.gzipLevel)
   (list "partition-time" $v.batch.partitionTime)
