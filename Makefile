@@ -8,6 +8,7 @@ export GOBIN := $(TOOLS)
 
 VERSITYGW_VERSION := v1.8.0
 HELM_VERSION := v3.22.0
+DUCKDB_VERSION := 2.0.0
 
 .PHONY: all build demo test test-unit tools bench lint docker clean readme
 
@@ -23,8 +24,10 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/redrive ./cmd/redrive
 
 ## demo: run the whole pipeline in one process (embedded broker, S3 and API).
+## DEMO_FLAGS=--format=parquet writes Parquet and shows the DuckDB query.
+DEMO_FLAGS ?=
 demo:
-	$(GO) run ./cmd/redrive demo
+	$(GO) run ./cmd/redrive demo $(DEMO_FLAGS)
 
 ## test: the unit packages under the race detector, then everything else,
 ## including the end-to-end suite against real Kafka and S3.
@@ -47,7 +50,7 @@ readme:
 	$(GO) test -count=1 -run TestREADMEFlagsTableIsGenerated ./cmd/redrive -update
 
 ## tools: install what the tests need (idempotent, cached).
-tools: $(TOOLS)/versitygw $(TOOLS)/helm
+tools: $(TOOLS)/versitygw $(TOOLS)/helm .tools/python/duckdb-$(DUCKDB_VERSION).dist-info
 	./scripts/kafka.sh fetch
 
 $(TOOLS)/versitygw:
@@ -55,6 +58,11 @@ $(TOOLS)/versitygw:
 
 $(TOOLS)/helm:
 	$(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+# DuckDB, the query engine the Parquet end-to-end test reads the output
+# with (internal/testenv/duckdb.go), as a Python package in .tools/python.
+.tools/python/duckdb-$(DUCKDB_VERSION).dist-info:
+	python3 -m pip install --quiet --disable-pip-version-check --upgrade --target .tools/python duckdb==$(DUCKDB_VERSION)
 
 clean:
 	rm -rf bin .tools .cache demo-output

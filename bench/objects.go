@@ -26,18 +26,33 @@ type objectsResult struct {
 	Covered bool `json:"covered"`
 }
 
-// objects measures workload 5 from the objects under prefix, and checks
-// from their keys that they hold every offset below hw exactly once.
+// objects measures workload 5 from the objects under prefix and reports it.
 func (b *bench) objects(ctx context.Context, prefix string, hw map[int32]int64, n int) error {
-	objs, err := listObjects(ctx, b.svc.S3.Client(), b.bucket, prefix)
+	res, err := b.measureObjects(ctx, prefix, hw, n)
 	if err != nil {
 		return err
 	}
+	b.res.Objects = res
+	cov := "every offset once (from the keys)"
+	if !res.Covered {
+		cov = "GAP OR OVERLAP in the keys' offset ranges"
+	}
+	b.res.add("5 S3 objects", "mean object size MiB (gzip, default batch settings)", fmt.Sprintf("%.2f (%.2f without the %d tail objects)", res.MeanObjectMiB, res.SteadyMeanMiB, res.TailObjects), "", "", "", nil)
+	b.res.add("5 S3 objects", "objects per 1M records", fnum(res.ObjectsPerMillion), fmt.Sprintf("%.0f records/object", res.RecordsPerObject), "", cov, check(res.Covered))
+	return nil
+}
+
+// measureObjects measures the objects under prefix, and checks from their
+// keys that they hold every offset below hw exactly once.
+func (b *bench) measureObjects(ctx context.Context, prefix string, hw map[int32]int64, n int) (*objectsResult, error) {
+	objs, err := listObjects(ctx, b.svc.S3.Client(), b.bucket, prefix)
+	if err != nil {
+		return nil, err
+	}
 	if len(objs) == 0 {
-		return fmt.Errorf("w5: no object under %s", prefix)
+		return nil, fmt.Errorf("w5: no object under %s", prefix)
 	}
 	res := &objectsResult{Objects: len(objs)}
-	b.res.Objects = res
 	type sized struct {
 		sinks.KeyRange
 		size int64
@@ -47,7 +62,7 @@ func (b *bench) objects(ctx context.Context, prefix string, hw map[int32]int64, 
 		res.Bytes += o.Size
 		kr, err := sinks.ParseKey(o.Key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ranges[kr.Partition] = append(ranges[kr.Partition], sized{kr, o.Size})
 	}
@@ -77,11 +92,5 @@ func (b *bench) objects(ctx context.Context, prefix string, hw map[int32]int64, 
 	if steady := res.Objects - res.TailObjects; steady > 0 {
 		res.SteadyMeanMiB = mib(res.Bytes-tailBytes) / float64(steady)
 	}
-	cov := "every offset once (from the keys)"
-	if !res.Covered {
-		cov = "GAP OR OVERLAP in the keys' offset ranges"
-	}
-	b.res.add("5 S3 objects", "mean object size MiB (gzip, default batch settings)", fmt.Sprintf("%.2f (%.2f without the %d tail objects)", res.MeanObjectMiB, res.SteadyMeanMiB, res.TailObjects), "", "", "", nil)
-	b.res.add("5 S3 objects", "objects per 1M records", fnum(res.ObjectsPerMillion), fmt.Sprintf("%.0f records/object", res.RecordsPerObject), "", cov, check(res.Covered))
-	return nil
+	return res, nil
 }

@@ -40,6 +40,11 @@ type passResult struct {
 	// floor with zstd at redrive's level.
 	Zstd      *runFigures `json:"zstd,omitempty"`
 	ZstdFloor *runFigures `json:"zstd_floor,omitempty"`
+	// Parquet is redrive with --format parquet (snappy, the columns of
+	// bench/parquet-schema.yaml), against the gzip floor: it has no floor
+	// of its own. ParquetObjects are its objects.
+	Parquet        *runFigures    `json:"parquet,omitempty"`
+	ParquetObjects *objectsResult `json:"parquet_objects,omitempty"`
 }
 
 // runFigures are one measured run of redrive or the baseline. The window
@@ -90,7 +95,7 @@ func (b *bench) passThrough(ctx context.Context) error {
 	}
 	defer api.Close()
 
-	for i, run := range []string{"baseline-1", "floor-gzip", "redrive", "redrive-zstd", "floor-zstd", "baseline-2"} {
+	for i, run := range []string{"baseline-1", "floor-gzip", "redrive", "redrive-zstd", "floor-zstd", "redrive-parquet", "baseline-2"} {
 		if run == "baseline-2" && b.opts.Quick {
 			break
 		}
@@ -102,6 +107,9 @@ func (b *bench) passThrough(ctx context.Context) error {
 		case "redrive-zstd":
 			f, err = b.passRedrive(ctx, "w1-redrive-zstd", topic, "w1z", n, hw, api.URL, "--compression", "zstd")
 			res.Zstd = &f
+		case "redrive-parquet":
+			f, err = b.passRedrive(ctx, "w1-redrive-parquet", topic, "w1p", n, hw, api.URL, "--format", "parquet", "--parquet-schema", parquetSchemaFile)
+			res.Parquet = &f
 		case "floor-gzip", "floor-zstd":
 			kind := strings.TrimPrefix(run, "floor-")
 			f, err = b.passBaseline(ctx, "w1-"+run, topic, n, hw, "-floor", kind)
@@ -145,8 +153,23 @@ func (b *bench) passThrough(ctx context.Context) error {
 		b.res.add("1 pass-through", "--compression zstd: CPU s per 1M records against the zstd floor", fnum(z.CPUSecPerMillion), fnum(zf.CPUSecPerMillion)+" floor", fratio(z.CPUSecPerMillion, zf.CPUSecPerMillion), "", nil)
 		b.res.add("1 pass-through", "--compression zstd: steady RSS MiB", fnum(z.SteadyRSSMiB), fnum(base.SteadyRSSMiB), fratio(z.SteadyRSSMiB, base.SteadyRSSMiB), "", nil)
 	}
+	if pq := res.Parquet; pq != nil {
+		b.res.add("1 pass-through", "--format parquet: records/s against JSON Lines (gzip)", fnum(pq.RecordsPerSec), fnum(r.RecordsPerSec)+" jsonl", fratio(pq.RecordsPerSec, r.RecordsPerSec), "", nil)
+		b.res.add("1 pass-through", "--format parquet: CPU s per 1M records against JSON Lines (gzip)", fnum(pq.CPUSecPerMillion), fnum(r.CPUSecPerMillion)+" jsonl", fratio(pq.CPUSecPerMillion, r.CPUSecPerMillion), "", nil)
+		b.res.add("1 pass-through", "--format parquet: steady RSS MiB", fnum(pq.SteadyRSSMiB), fnum(base.SteadyRSSMiB), fratio(pq.SteadyRSSMiB, base.SteadyRSSMiB), "", nil)
+		objs, err := b.measureObjects(ctx, "w1p/", hw, n)
+		if err != nil {
+			return err
+		}
+		res.ParquetObjects = objs
+		b.res.add("1 pass-through", "--format parquet: mean object MiB (steady), objects per 1M records", fmt.Sprintf("%.2f, %s", objs.SteadyMeanMiB, fnum(objs.ObjectsPerMillion)), "", "", "", check(objs.Covered))
+	}
 	return b.objects(ctx, "w1/", hw, n)
 }
+
+// parquetSchemaFile is the bench records' Parquet columns, relative to the
+// repository root that make bench runs from.
+const parquetSchemaFile = "bench/parquet-schema.yaml"
 
 // passBaseline measures the bare consumer reading topic.
 func (b *bench) passBaseline(ctx context.Context, name, topic string, n int, hw map[int32]int64, extra ...string) (runFigures, error) {

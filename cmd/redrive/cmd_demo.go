@@ -23,6 +23,7 @@ import (
 	"github.com/redrive-io/redrive/internal/embedded"
 	"github.com/redrive-io/redrive/pipeline"
 	"github.com/redrive-io/redrive/sinks"
+	"github.com/redrive-io/redrive/tabledef"
 )
 
 // demoConfig sizes the demo.
@@ -34,6 +35,8 @@ type demoConfig struct {
 	timeout    time.Duration
 	errorRate  float64
 	outage     string
+	format     string
+	schema     string
 	log        logConfig
 }
 
@@ -47,6 +50,8 @@ func newDemoCommand(stdout, stderr io.Writer) *ff.Command {
 	fs.duration(&c.timeout, "timeout", 3*time.Minute, "give up if the records are not all accounted for by then")
 	fs.FlagSet.Float64Var(&c.errorRate, 0, "error-rate", 0.15, fs.usage("error-rate", "fraction of API answers that are transient errors"))
 	fs.str(&c.outage, "outage", "0s+5s", "API outage window START+DURATION after start-up")
+	fs.str(&c.format, "format", sinks.FormatJSONL, "object format: jsonl or parquet (make demo DEMO_FLAGS=--format=parquet)")
+	fs.str(&c.schema, "parquet-schema", "testdata/events-schema.yaml", "the Parquet columns of the sample events, with --format parquet")
 	bindLogFlags(fs, &c.log, "text")
 	c.log.level = "warn"
 	return &ff.Command{
@@ -109,9 +114,12 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error 
 		Topics:      pipeline.Topics{Create: true, Partitions: int32(c.partitions)},
 		StartOffset: pipeline.StartOldest,
 		Enrich:      redrive.Enrichment{When: `category == "X"`},
-		Sink:        sinks.Config{Prefix: "events", MaxAge: 2 * time.Second},
+		Sink:        sinks.Config{Prefix: "events", MaxAge: 2 * time.Second, Format: c.format},
 		S3:          redrive.S3{Bucket: bucket},
 		HTTPAddr:    "127.0.0.1:0",
+	}
+	if c.format == sinks.FormatParquet {
+		topo.ParquetSchema = c.schema
 	}
 	topo.Enrich.Client.URL = "http://" + ln.Addr().String() + "/enrich"
 	topo.Enrich.Client.BreakerOpenFor = time.Second
@@ -191,10 +199,38 @@ func summarize(ctx context.Context, c demoConfig, topo redrive.Topology, bucket 
 		return fmt.Errorf("demo: %d in S3 + %d parked != %d produced", lines, s.Parked, produced)
 	}
 	fmt.Fprintf(stdout, "S3 records + parked = produced: nothing lost.\n\n")
-	fmt.Fprintf(stdout, "The objects are in %s/ (copied from s3://%s). Read them with:\n", c.output, bucket)
+	fmt.Fprintf(stdout, "The objects are in %s/ (copied from s3://%s).\n", c.output, bucket)
+	if c.format == sinks.FormatParquet {
+		return printDuckDBQuery(c, topo, stdout)
+	}
+	fmt.Fprintf(stdout, "Read them with:\n")
 	fmt.Fprintf(stdout, "  find %s -name '*.jsonl.gz' | head\n", c.output)
 	fmt.Fprintf(stdout, "  zcat $(find %s -name '*.jsonl.gz' | head -n 1) | head -n 3\n", c.output)
 	fmt.Fprintf(stdout, "Each line is the event, its \"enrichment\" (if category == \"X\") and \"_redrive\" (origin topic/partition/offset, attempt).\n")
+	return nil
+}
+
+// printDuckDBQuery shows the SQL a user can paste into DuckDB (the duckdb
+// CLI, or python3 -c 'import duckdb; duckdb.sql(...).show()') to query the
+// downloaded Parquet objects: redrive table's view, then a query.
+func printDuckDBQuery(c demoConfig, topo redrive.Topology, stdout io.Writer) error {
+	topo.SetDefaults()
+	sc, err := topo.OutputSchema()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Query them with DuckDB: paste into the duckdb shell (this is what\n")
+	fmt.Fprintf(stdout, "redrive table --engine duckdb --location %s/events prints, and a query):\n\n", c.output)
+	err = tabledef.Write(stdout, tabledef.DuckDB, tabledef.Table{
+		Name: "events", Location: filepath.Join(c.output, topo.Sink.Prefix),
+		Format: sinks.FormatParquet, Compression: topo.Sink.Compression, Layout: topo.Sink.PartitionLayout,
+		Columns: sc.Columns(), Since: "2020-01-01",
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nSELECT dt, hr, count(*) AS records, count(*) FILTER (WHERE _redrive.enriched) AS enriched,\n")
+	fmt.Fprintf(stdout, "       max(_redrive.attempt) AS most_attempts FROM events_dedup GROUP BY dt, hr ORDER BY dt, hr;\n")
 	return nil
 }
 

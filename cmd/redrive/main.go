@@ -101,9 +101,9 @@ environment, which wins over the file). redrive --version prints the build.`,
 	root.Exec = func(_ context.Context, args []string) error {
 		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(root))
 		if len(args) == 0 {
-			return usageError{errors.New("no command given (want run, demo, mockapi, dlq, rule or version)")}
+			return usageError{errors.New("no command given (want run, demo, mockapi, dlq, rule, table or version)")}
 		}
-		return usageError{fmt.Errorf("unknown command %q (want run, demo, mockapi, dlq, rule or version)", args[0])}
+		return usageError{fmt.Errorf("unknown command %q (want run, demo, mockapi, dlq, rule, table or version)", args[0])}
 	}
 	root.Subcommands = []*ff.Command{
 		newRunCommand(stdout, stderr),
@@ -111,6 +111,7 @@ environment, which wins over the file). redrive --version prints the build.`,
 		newMockAPICommand(stdout, stderr),
 		newDLQCommand(stdout, stderr),
 		newRuleCommand(os.Stdin, stdout, stderr),
+		newTableCommand(stdout),
 		newVersionCommand(stdout),
 	}
 	return root

@@ -34,6 +34,6 @@ func inCI() bool {
 // unavailableBanner is the loud message Unavailable logs outside CI.
 func unavailableBanner(test, service string, err error) string {
 	line := strings.Repeat("!", 72)
-	return fmt.Sprintf("\n%s\n!!! %s: REAL %s UNAVAILABLE, falling back (would FAIL under CI=true)\n!!! reason: %v\n!!! fix: make tools (fetches Kafka's jars, installs versitygw; needs Java 17+ and Maven)\n%s",
+	return fmt.Sprintf("\n%s\n!!! %s: REAL %s UNAVAILABLE, falling back (would FAIL under CI=true)\n!!! reason: %v\n!!! fix: make tools (fetches Kafka's jars, installs versitygw and DuckDB; needs Java 17+, Maven and pip)\n%s",
 		line, test, strings.ToUpper(service), err, line)
 }
