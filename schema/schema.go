@@ -134,26 +134,23 @@ func (s *Schema) Parquet() *parquet.Schema { return s.pq }
 func (s *Schema) build() *parquet.Schema {
 	top := ordered{Group: parquet.Group{}}
 	for _, c := range s.columns {
-		n := leafOf(c.Type)
-		if c.Required {
-			n = parquet.Required(n)
-		} else {
-			n = parquet.Optional(n)
-		}
-		top.add(c.Name, n)
+		top.add(c.Name, c.node())
 	}
 	meta := ordered{Group: parquet.Group{}}
 	for _, m := range MetaColumns {
-		n := leafOf(m.Type)
-		if m.Required {
-			n = parquet.Required(n)
-		} else {
-			n = parquet.Optional(n)
-		}
-		meta.add(m.Name, n)
+		meta.add(m.Name, m.node())
 	}
 	top.add(MetaField, meta)
 	return parquet.NewSchema("redrive", top)
+}
+
+// node is the column's Parquet node: its type's leaf, required or
+// optional.
+func (c Column) node() parquet.Node {
+	if c.Required {
+		return parquet.Required(leafOf(c.Type))
+	}
+	return parquet.Optional(leafOf(c.Type))
 }
 
 // leafOf is the Parquet leaf of a column type.

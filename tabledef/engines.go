@@ -7,37 +7,51 @@ import (
 	"github.com/redrive-io/redrive/schema"
 )
 
+// Column types of each engine's DDL.
+var (
+	athenaTypes = map[schema.Type]string{schema.String: "string", schema.Int64: "bigint", schema.Int32: "int",
+		schema.Double: "double", schema.Boolean: "boolean", schema.Timestamp: "timestamp", schema.JSON: "string"}
+	trinoTypes = map[schema.Type]string{schema.String: "varchar", schema.Int64: "bigint", schema.Int32: "integer",
+		schema.Double: "double", schema.Boolean: "boolean", schema.Timestamp: "timestamp(3)", schema.JSON: "varchar"}
+	duckdbTypes = map[schema.Type]string{schema.String: "VARCHAR", schema.Int64: "BIGINT", schema.Int32: "INTEGER",
+		schema.Double: "DOUBLE", schema.Boolean: "BOOLEAN", schema.Timestamp: "TIMESTAMPTZ", schema.JSON: "JSON"}
+)
+
+// hiveType is c's type in a Hive-style engine's DDL: in JSON Lines a
+// timestamp is RFC 3339 text, which the engines' JSON SerDes read as a
+// string (from_iso8601_timestamp() makes it a time).
+func (t Table) hiveType(types map[schema.Type]string, c schema.Column) string {
+	if c.Type == schema.Timestamp && t.jsonl() {
+		return types[schema.String]
+	}
+	return types[c.Type]
+}
+
+// columnList is the DDL's list of t's columns and _redrive, one per line,
+// each quoted by quote and typed by typ; group wraps _redrive's fields.
+func (t Table) columnList(quote func(string) string, typ func(schema.Column) string, group func([]string) string) []string {
+	var cols, meta []string
+	for _, c := range t.Columns {
+		cols = append(cols, fmt.Sprintf("  %s %s", quote(c.Name), typ(c)))
+	}
+	for _, c := range schema.MetaColumns {
+		meta = append(meta, quote(c.Name)+" "+typ(c))
+	}
+	return append(cols, fmt.Sprintf("  %s %s", quote(schema.MetaField), group(meta)))
+}
+
 // athena writes Hive DDL with Athena's partition projection.
 func athena(sb *strings.Builder, t Table) {
-	typ := func(c schema.Column) string {
-		switch c.Type {
-		case schema.Int64:
-			return "bigint"
-		case schema.Int32:
-			return "int"
-		case schema.Double:
-			return "double"
-		case schema.Boolean:
-			return "boolean"
-		case schema.Timestamp:
-			if t.jsonl() {
-				return "string" // RFC 3339 text: from_iso8601_timestamp() reads it
-			}
-			return "timestamp"
-		}
-		return "string" // string, and json kept as its text
-	}
+	typ := func(c schema.Column) string { return t.hiveType(athenaTypes, c) }
 	fmt.Fprintf(sb, "-- Athena: the table over %s (%s), partitions projected, no crawler needed.\n", t.location(), t.describe())
 	fmt.Fprintf(sb, "CREATE EXTERNAL TABLE IF NOT EXISTS %s (\n", backquote(t.Name))
-	var cols []string
-	for _, c := range t.Columns {
-		cols = append(cols, fmt.Sprintf("  %s %s", backquote(c.Name), typ(c)))
-	}
-	var meta []string
-	for _, c := range schema.MetaColumns {
-		meta = append(meta, backquote(c.Name)+":"+typ(c))
-	}
-	cols = append(cols, fmt.Sprintf("  %s struct<%s>", backquote(schema.MetaField), strings.Join(meta, ",")))
+	cols := t.columnList(backquote, typ, func(fields []string) string {
+		// Hive's struct fields are name:type.
+		for i, f := range fields {
+			fields[i] = strings.Replace(f, " ", ":", 1)
+		}
+		return "struct<" + strings.Join(fields, ",") + ">"
+	})
 	sb.WriteString(strings.Join(cols, ",\n"))
 	sb.WriteString("\n)\n")
 	if t.hourly() {
@@ -78,35 +92,10 @@ func athena(sb *strings.Builder, t Table) {
 // trino writes DDL for Trino's Hive connector, with its partition
 // projection properties (the ones Athena's are mapped to).
 func trino(sb *strings.Builder, t Table) {
-	typ := func(c schema.Column) string {
-		switch c.Type {
-		case schema.Int64:
-			return "bigint"
-		case schema.Int32:
-			return "integer"
-		case schema.Double:
-			return "double"
-		case schema.Boolean:
-			return "boolean"
-		case schema.Timestamp:
-			if t.jsonl() {
-				return "varchar" // RFC 3339 text: from_iso8601_timestamp() reads it
-			}
-			return "timestamp(3)"
-		}
-		return "varchar"
-	}
+	typ := func(c schema.Column) string { return t.hiveType(trinoTypes, c) }
 	fmt.Fprintf(sb, "-- Trino (Hive connector): the table over %s (%s), partitions projected.\n", t.location(), t.describe())
 	fmt.Fprintf(sb, "CREATE TABLE IF NOT EXISTS %s (\n", quote(t.Name))
-	var cols []string
-	for _, c := range t.Columns {
-		cols = append(cols, fmt.Sprintf("  %s %s", quote(c.Name), typ(c)))
-	}
-	var meta []string
-	for _, c := range schema.MetaColumns {
-		meta = append(meta, quote(c.Name)+" "+typ(c))
-	}
-	cols = append(cols, fmt.Sprintf("  %s ROW(%s)", quote(schema.MetaField), strings.Join(meta, ", ")))
+	cols := t.columnList(quote, typ, func(fields []string) string { return "ROW(" + strings.Join(fields, ", ") + ")" })
 	cols = append(cols, fmt.Sprintf("  dt varchar WITH (partition_projection_type = 'DATE', partition_projection_format = 'yyyy-MM-dd', partition_projection_range = ARRAY['%s', 'NOW'], partition_projection_interval = 1, partition_projection_interval_unit = 'DAYS')", t.Since))
 	partitions := "ARRAY['dt']"
 	template := t.location() + "dt=${dt}/"
@@ -152,23 +141,7 @@ func duckdb(sb *strings.Builder, t Table) {
 	}
 	fmt.Fprintf(sb, "SELECT * FROM read_json(%s, format = 'newline_delimited', hive_partitioning = true, hive_types = %s", sqlString(glob+"*"+suffix), types)
 	if t.Columns != nil {
-		duck := func(c schema.Column) string {
-			switch c.Type {
-			case schema.Int64:
-				return "BIGINT"
-			case schema.Int32:
-				return "INTEGER"
-			case schema.Double:
-				return "DOUBLE"
-			case schema.Boolean:
-				return "BOOLEAN"
-			case schema.Timestamp:
-				return "TIMESTAMPTZ"
-			case schema.JSON:
-				return "JSON"
-			}
-			return "VARCHAR"
-		}
+		duck := func(c schema.Column) string { return duckdbTypes[c.Type] }
 		var cols, meta []string
 		for _, c := range t.Columns {
 			cols = append(cols, fmt.Sprintf("%s: '%s'", sqlString(c.Name), duck(c)))
