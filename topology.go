@@ -10,6 +10,7 @@
 package redrive
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,15 +73,9 @@ type S3 struct {
 // SetDefaults fills zero fields with their documented defaults.
 func (t *Topology) SetDefaults() {
 	t.Kafka.SetDefaults()
-	if t.StartOffset == "" {
-		t.StartOffset = pipeline.StartOldest
-	}
-	if t.HTTPAddr == "" {
-		t.HTTPAddr = ":9090"
-	}
-	if t.ShutdownGrace == 0 {
-		t.ShutdownGrace = 30 * time.Second
-	}
+	t.StartOffset = cmp.Or(t.StartOffset, pipeline.StartOldest)
+	t.HTTPAddr = cmp.Or(t.HTTPAddr, ":9090")
+	t.ShutdownGrace = cmp.Or(t.ShutdownGrace, 30*time.Second)
 	if t.Pipeline.RevokeFlushTimeout == 0 {
 		// A revoked partition must be released well within the grace
 		// period, and within goka's own 60 s wait.
@@ -89,9 +84,7 @@ func (t *Topology) SetDefaults() {
 	// Every part gets its defaults, used or not, so that a Topology with
 	// defaults is one place to read them from (--help does).
 	t.Enrich.Client.SetDefaults()
-	if t.Pipeline.EnrichWorkers == 0 {
-		t.Pipeline.EnrichWorkers = t.Enrich.Client.Concurrency
-	}
+	t.Pipeline.EnrichWorkers = cmp.Or(t.Pipeline.EnrichWorkers, t.Enrich.Client.Concurrency)
 	t.Pipeline.SetDefaults()
 	t.Topics.SetDefaults()
 	t.Sink.SetDefaults()

@@ -1,6 +1,7 @@
 package enrich
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,36 +75,16 @@ const (
 // Method.
 func (c *Config) SetDefaults() {
 	c.Method = strings.ToUpper(strings.TrimSpace(c.Method))
-	if c.Method == "" {
-		c.Method = DefaultMethod
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.Retries == 0 {
-		c.Retries = DefaultRetries
-	}
-	if c.RetryInitial == 0 {
-		c.RetryInitial = DefaultRetryInitial
-	}
-	if c.RetryMax == 0 {
-		c.RetryMax = DefaultRetryMax
-	}
-	if c.BreakerFailures == 0 {
-		c.BreakerFailures = DefaultBreakerFailures
-	}
-	if c.BreakerOpenFor == 0 {
-		c.BreakerOpenFor = DefaultBreakerOpenFor
-	}
-	if c.BreakerHalfOpen == 0 {
-		c.BreakerHalfOpen = DefaultBreakerHalfOpen
-	}
-	if c.MaxResponseBytes == 0 {
-		c.MaxResponseBytes = DefaultMaxResponseBytes
-	}
+	c.Method = cmp.Or(c.Method, DefaultMethod)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.Retries = cmp.Or(c.Retries, DefaultRetries)
+	c.RetryInitial = cmp.Or(c.RetryInitial, DefaultRetryInitial)
+	c.RetryMax = cmp.Or(c.RetryMax, DefaultRetryMax)
+	c.BreakerFailures = cmp.Or(c.BreakerFailures, DefaultBreakerFailures)
+	c.BreakerOpenFor = cmp.Or(c.BreakerOpenFor, DefaultBreakerOpenFor)
+	c.BreakerHalfOpen = cmp.Or(c.BreakerHalfOpen, DefaultBreakerHalfOpen)
+	c.MaxResponseBytes = cmp.Or(c.MaxResponseBytes, DefaultMaxResponseBytes)
 }
 
 // retries is the number of in-line retries, NoRetries mapped to 0.

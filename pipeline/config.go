@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -89,48 +90,20 @@ type Config struct {
 
 // SetDefaults fills zero fields with their documented defaults.
 func (c *Config) SetDefaults() {
-	if c.PartitionTime == "" {
-		c.PartitionTime = PartitionTimeRecord
-	}
-	if c.EnrichField == "" {
-		c.EnrichField = "enrichment"
-	}
-	if c.MaxRecordBytes == 0 {
-		c.MaxRecordBytes = 1 << 20
-	}
-	if c.MaxPending == 0 {
-		c.MaxPending = 20000
-	}
-	if c.MaxPendingBytes == 0 {
-		c.MaxPendingBytes = 16 << 20
-	}
-	if c.MaxPendingBytesTotal == 0 {
-		c.MaxPendingBytesTotal = 64 << 20
-	}
-	if c.MaxWaiting == 0 {
-		c.MaxWaiting = 1000
-	}
-	if c.EnrichWorkers == 0 {
-		c.EnrichWorkers = 32
-	}
-	if c.RevokeFlushTimeout == 0 {
-		c.RevokeFlushTimeout = 30 * time.Second
-	}
-	if c.FetchBytes == 0 {
-		c.FetchBytes = 256 << 10
-	}
-	if c.CommitInterval == 0 {
-		c.CommitInterval = time.Second
-	}
-	if c.SessionTimeout == 0 {
-		c.SessionTimeout = 10 * time.Second
-	}
-	if c.HeartbeatInterval == 0 {
-		c.HeartbeatInterval = time.Second
-	}
-	if c.RebalanceTimeout == 0 {
-		c.RebalanceTimeout = 60 * time.Second
-	}
+	c.PartitionTime = cmp.Or(c.PartitionTime, PartitionTimeRecord)
+	c.EnrichField = cmp.Or(c.EnrichField, "enrichment")
+	c.MaxRecordBytes = cmp.Or(c.MaxRecordBytes, 1<<20)
+	c.MaxPending = cmp.Or(c.MaxPending, 20000)
+	c.MaxPendingBytes = cmp.Or(c.MaxPendingBytes, 16<<20)
+	c.MaxPendingBytesTotal = cmp.Or(c.MaxPendingBytesTotal, 64<<20)
+	c.MaxWaiting = cmp.Or(c.MaxWaiting, 1000)
+	c.EnrichWorkers = cmp.Or(c.EnrichWorkers, 32)
+	c.RevokeFlushTimeout = cmp.Or(c.RevokeFlushTimeout, 30*time.Second)
+	c.FetchBytes = cmp.Or(c.FetchBytes, 256<<10)
+	c.CommitInterval = cmp.Or(c.CommitInterval, time.Second)
+	c.SessionTimeout = cmp.Or(c.SessionTimeout, 10*time.Second)
+	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, time.Second)
+	c.RebalanceTimeout = cmp.Or(c.RebalanceTimeout, 60*time.Second)
 	c.Retry.SetDefaults()
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -61,12 +62,8 @@ func (s SASL) String() string {
 
 // SetDefaults fills zero fields with their documented defaults.
 func (k *Kafka) SetDefaults() {
-	if k.ClientID == "" {
-		k.ClientID = "redrive"
-	}
-	if k.Version == "" {
-		k.Version = "3.6.0"
-	}
+	k.ClientID = cmp.Or(k.ClientID, "redrive")
+	k.Version = cmp.Or(k.Version, "3.6.0")
 }
 
 // Validate reports the first setting that cannot work.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,12 +25,8 @@ type Topics struct {
 
 // SetDefaults fills zero fields with their documented defaults.
 func (t *Topics) SetDefaults() {
-	if t.Partitions == 0 {
-		t.Partitions = 8
-	}
-	if t.ReplicationFactor == 0 {
-		t.ReplicationFactor = 1
-	}
+	t.Partitions = cmp.Or(t.Partitions, 8)
+	t.ReplicationFactor = cmp.Or(t.ReplicationFactor, 1)
 }
 
 // HeaderRoom is what the DLQ and parking topics must take beyond the input
@@ -150,9 +147,7 @@ const DefaultMaxMessageBytes = 1048588
 // beside an input topic whose max.message.bytes is inputMaxBytes (0:
 // Kafka's default), room for any input record plus redrive's headers.
 func RetryTopicConfig(inputMaxBytes int) map[string]*string {
-	if inputMaxBytes == 0 {
-		inputMaxBytes = DefaultMaxMessageBytes
-	}
+	inputMaxBytes = cmp.Or(inputMaxBytes, DefaultMaxMessageBytes)
 	limit := strconv.Itoa(inputMaxBytes + HeaderRoom)
 	return map[string]*string{"max.message.bytes": &limit}
 }

@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -90,45 +91,23 @@ type Config struct {
 
 // SetDefaults fills every zero field with its documented default.
 func (c *Config) SetDefaults() {
-	if c.MaxRecords == 0 {
-		c.MaxRecords = 10000
-	}
-	if c.MaxBytes == 0 {
-		c.MaxBytes = 8 << 20
-	}
-	if c.MaxAge == 0 {
-		c.MaxAge = 30 * time.Second
-	}
-	if c.Format == "" {
-		c.Format = FormatJSONL
-	}
+	c.MaxRecords = cmp.Or(c.MaxRecords, 10000)
+	c.MaxBytes = cmp.Or(c.MaxBytes, 8<<20)
+	c.MaxAge = cmp.Or(c.MaxAge, 30*time.Second)
+	c.Format = cmp.Or(c.Format, FormatJSONL)
 	if c.Compression == "" {
 		c.Compression = CompressionGzip
 		if c.Format == FormatParquet {
 			c.Compression = CompressionSnappy
 		}
 	}
-	if c.GzipLevel == 0 {
-		c.GzipLevel = 1
-	}
-	if c.UploadTimeout == 0 {
-		c.UploadTimeout = 60 * time.Second
-	}
-	if c.RetryInitial == 0 {
-		c.RetryInitial = 500 * time.Millisecond
-	}
-	if c.RetryMax == 0 {
-		c.RetryMax = 30 * time.Second
-	}
-	if c.MaxUploads == 0 {
-		c.MaxUploads = 4
-	}
-	if c.MaxOpenBuckets == 0 {
-		c.MaxOpenBuckets = 2
-	}
-	if c.PartitionLayout == "" {
-		c.PartitionLayout = LayoutHourly
-	}
+	c.GzipLevel = cmp.Or(c.GzipLevel, 1)
+	c.UploadTimeout = cmp.Or(c.UploadTimeout, 60*time.Second)
+	c.RetryInitial = cmp.Or(c.RetryInitial, 500*time.Millisecond)
+	c.RetryMax = cmp.Or(c.RetryMax, 30*time.Second)
+	c.MaxUploads = cmp.Or(c.MaxUploads, 4)
+	c.MaxOpenBuckets = cmp.Or(c.MaxOpenBuckets, 2)
+	c.PartitionLayout = cmp.Or(c.PartitionLayout, LayoutHourly)
 }
 
 // Validate reports every invalid field; each error begins with the name of

@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,9 +37,7 @@ type S3ClientConfig struct {
 
 // SetDefaults fills every zero field with its documented default.
 func (c *S3ClientConfig) SetDefaults() {
-	if c.Region == "" {
-		c.Region = "us-east-1"
-	}
+	c.Region = cmp.Or(c.Region, "us-east-1")
 }
 
 // Validate reports invalid fields; each error names its field.
