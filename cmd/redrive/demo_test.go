@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/redrive-io/redrive/internal/testenv"
 )
 
 // `make demo` runs this path: embedded broker and S3, flaky API with an
@@ -49,4 +52,27 @@ func TestDemoAccountsForEveryRecord(t *testing.T) {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// `make demo DEMO_FLAGS=--format=parquet` writes Parquet and ends with SQL
+// to paste into DuckDB: run as printed by a real DuckDB, it counts the
+// records the demo put in S3.
+func TestDemoParquetQueryRunsInDuckDB(t *testing.T) {
+	duck := testenv.NeedDuckDB(t)
+	out := filepath.Join(t.TempDir(), "demo-output")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"demo", "--records=600", "--samples=../../testdata/events.jsonl",
+		"--output=" + out, "--outage=0s+1s", "--timeout=2m", "--format=parquet", "--parquet-schema=../../testdata/events-schema.yaml"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	m := regexp.MustCompile(`produced \d+ records: (\d+) in S3`).FindStringSubmatch(stdout.String())
+	i := strings.Index(stdout.String(), "-- DuckDB:")
+	if m == nil || i < 0 {
+		t.Fatalf("no summary or no DuckDB SQL in:\n%s", stdout.String())
+	}
+	got := duck.Query(t, stdout.String()[i:], `SELECT count(*) FROM events_dedup`)
+	if n := got[0][0][0]; n == nil || *n != m[1] {
+		t.Fatalf("the printed query counts %v records, the demo put %s in S3", n, m[1])
+	}
 }
