@@ -8,33 +8,44 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// copyingGroup hands goka messages that own their bytes. sarama's messages
-// are slices of the whole decompressed fetch batch, and goka keeps each
-// record's message until its deferred commit is released, so one pending
-// record would otherwise keep its entire batch alive: under a backlog that
-// was most of the process's memory, far beyond --max-pending-bytes.
+// copyingGroup hands goka messages that own their bytes, and keeps their
+// values out of goka's hands. sarama's messages are slices of the whole
+// decompressed fetch batch, and goka keeps each record's message until its
+// deferred commit is released, so one pending record would otherwise keep
+// its entire batch alive: under a backlog that was most of the process's
+// memory, far beyond --max-pending-bytes. Even a value copied out of its
+// batch would live until the record's S3 batch is durable, long after the
+// sink compressed it; so goka gets an empty value, and the copy waits in
+// values until the processor takes it (Processor.takeValue): then it lives
+// only as long as the record needs it.
 //
 // Seeing every claim and every message, it also reports each claim's lag
 // (lagReporter).
 type copyingGroup struct {
 	sarama.ConsumerGroup
-	lag *lagReporter
+	lag    *lagReporter
+	values *valueStore
 }
 
 func (g copyingGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
-	return g.ConsumerGroup.Consume(ctx, topics, copyingHandler{h, g.lag})
+	return g.ConsumerGroup.Consume(ctx, topics, copyingHandler{h, g.lag, g.values})
 }
 
 type copyingHandler struct {
 	sarama.ConsumerGroupHandler
-	lag *lagReporter
+	lag    *lagReporter
+	values *valueStore
 }
 
 // ConsumeClaim relays the claim's messages, copied, to the wrapped handler.
-// The relay stops when the handler returns, so it never outlives the claim.
+// The relay stops when the handler returns, so it never outlives the claim;
+// values the processor did not take by then are dropped with the claim
+// (their records were not processed, so they are not committed either).
 func (h copyingHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	lag := h.lag.watch(c)
 	defer lag.end()
+	held := h.values.open(c.Topic(), c.Partition())
+	defer h.values.close(c.Topic(), c.Partition(), held)
 	out := make(chan *sarama.ConsumerMessage)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -49,7 +60,7 @@ func (h copyingHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.Con
 					return
 				}
 				select {
-				case out <- ownBytes(m):
+				case out <- ownBytes(m, held):
 					lag.read(m.Offset)
 				case <-done:
 					return
@@ -72,11 +83,20 @@ type copiedClaim struct {
 
 func (c copiedClaim) Messages() <-chan *sarama.ConsumerMessage { return c.out }
 
-// ownBytes copies what goka keeps of a message out of sarama's batch buffer.
-func ownBytes(m *sarama.ConsumerMessage) *sarama.ConsumerMessage {
+// emptyValue is the value goka sees for a record whose value waits in a
+// claim's heldValues: empty but not nil, since goka drops nil values.
+var emptyValue = []byte{}
+
+// ownBytes copies what goka keeps of a message out of sarama's batch
+// buffer. The value is copied into held instead (with room for the output
+// line, record.go); a nil value (a tombstone) is left to goka as it is.
+func ownBytes(m *sarama.ConsumerMessage, held *heldValues) *sarama.ConsumerMessage {
 	cp := *m
 	cp.Key = bytes.Clone(m.Key)
-	cp.Value = withRoom(m.Value, m.Topic) // room for the output line (record.go)
+	if m.Value != nil {
+		held.put(m.Offset, withRoom(m.Value, m.Topic))
+		cp.Value = emptyValue
+	}
 	if len(m.Headers) > 0 {
 		cp.Headers = make([]*sarama.RecordHeader, len(m.Headers))
 		for i, h := range m.Headers {
@@ -84,4 +104,66 @@ func ownBytes(m *sarama.ConsumerMessage) *sarama.ConsumerMessage {
 		}
 	}
 	return &cp
+}
+
+// valueStore holds the values of the claims in progress, by topic and
+// partition, each claim's in a heldValues of its own so that the relay of
+// one partition and its processor contend only with each other.
+//
+// A claim's values are taken only by the callbacks of its own session:
+// sarama starts the next session (and its claims) only once the last one's
+// handlers returned, and goka's partition processors stop with it, so a
+// later claim of the same partition never meets an earlier one's callback.
+type valueStore struct {
+	claims sync.Map // topicPartition → *heldValues
+}
+
+// topicPartition names one claim's topic-partition.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// heldValues are one claim's values not yet taken, by offset.
+type heldValues struct {
+	mu     sync.Mutex
+	values map[int64][]byte
+}
+
+func (h *heldValues) put(offset int64, v []byte) {
+	h.mu.Lock()
+	h.values[offset] = v
+	h.mu.Unlock()
+}
+
+// open starts holding the values of a claim, replacing what an earlier
+// claim of the same partition left.
+func (s *valueStore) open(topic string, partition int32) *heldValues {
+	h := &heldValues{values: make(map[int64][]byte)}
+	s.claims.Store(topicPartition{topic, partition}, h)
+	return h
+}
+
+// close drops a claim's values that were not taken, unless a newer claim
+// of the partition holds its own already.
+func (s *valueStore) close(topic string, partition int32, h *heldValues) {
+	s.claims.CompareAndDelete(topicPartition{topic, partition}, h)
+	h.mu.Lock()
+	clear(h.values)
+	h.mu.Unlock()
+}
+
+// take removes and returns the value of a record; ok is false when its
+// claim has ended (the record arrived after its partition was revoked).
+func (s *valueStore) take(topic string, partition int32, offset int64) (v []byte, ok bool) {
+	x, found := s.claims.Load(topicPartition{topic, partition})
+	if !found {
+		return nil, false
+	}
+	h := x.(*heldValues)
+	h.mu.Lock()
+	v, ok = h.values[offset]
+	delete(h.values, offset)
+	h.mu.Unlock()
+	return v, ok
 }

@@ -45,7 +45,7 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 	// channel buffer and goka's 10-message partition channel. Keep them
 	// small so that the windows bound memory, not sarama's 1 MiB default.
 	cfg.Consumer.Fetch.Default, cfg.Consumer.Fetch.Max, cfg.ChannelBufferSize = fetchSizes(p.cfg)
-	p.ownsValues = true // groupBuilder wraps the group in copyingGroup
+	p.values = &valueStore{} // groupBuilder wraps the group in copyingGroup
 	fresh := func(clientID string) *sarama.Config {
 		c := cfg
 		c.ClientID = clientID
@@ -66,7 +66,7 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 			return nil, err
 		}
 		go p.sup.drainErrors(cg.Errors())
-		return &supervisedGroup{ConsumerGroup: closingGroup{copyingGroup{cg, &lagReporter{offsets: client, gauges: p.metrics.lag, interval: lagInterval}}, p.log}, sup: p.sup, client: client}, nil
+		return &supervisedGroup{ConsumerGroup: closingGroup{copyingGroup{cg, &lagReporter{offsets: client, gauges: p.metrics.lag, interval: lagInterval}, p.values}, p.log}, sup: p.sup, client: client}, nil
 	}
 	consumerBuilder := func(brokers []string, clientID string) (sarama.Consumer, error) {
 		return sarama.NewConsumer(brokers, fresh(clientID))

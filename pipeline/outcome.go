@@ -118,7 +118,7 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 // copyingGroup are the processor's own: the line is built in the value's
 // buffer, which has room for it.
 func (p *Processor) line(rec *record, answer json.RawMessage, meta Meta) ([]byte, error) {
-	if p.ownsValues {
+	if p.values != nil {
 		return appendOutputLine(rec.value[:0], rec.value, p.cfg.EnrichField, answer, meta)
 	}
 	return outputLine(rec.value, p.cfg.EnrichField, answer, meta)

@@ -82,11 +82,12 @@ type Processor struct {
 	// templates); true unless it says otherwise.
 	enricherNeedsFields bool
 
-	// ownsValues is set by Options, whose consumer group copies every
-	// value out of its fetch (copyingGroup): toSink may then build the
-	// output line in the value's own buffer. Values from elsewhere (goka's
-	// tester, other builders) are left untouched.
-	ownsValues bool
+	// values is set by Options, whose consumer group copies every value
+	// out of its fetch and hands goka an empty one (copyingGroup): consume
+	// takes the value from here, and toSink may build the output line in
+	// the value's own buffer. Nil for values from elsewhere (goka's tester,
+	// other builders), which goka carries and which are left untouched.
+	values *valueStore
 
 	groupMu sync.Mutex
 	group   sarama.ConsumerGroup // captured from goka's builder, for Pause/Resume
@@ -241,11 +242,19 @@ func (p *Processor) pause(topic string, partition int32, pause bool) {
 	}
 }
 
+// errClaimEnded is why a record is let go whose value was dropped with its
+// claim (valueStore).
+var errClaimEnded = errors.New("its claim ended before goka delivered it")
+
 // consume is the goka callback for both inputs. It never blocks on I/O:
 // it registers the record's deferred commit and hands the record on.
 func (p *Processor) consume(ctx goka.Context, msg any) {
 	part := p.partitionFor(ctx.Context(), ctx.Partition())
 	value, _ := msg.([]byte)
+	held := true
+	if p.values != nil && value != nil {
+		value, held = p.values.take(string(ctx.Topic()), ctx.Partition(), ctx.Offset())
+	}
 	rec := &record{
 		part:     part,
 		topic:    string(ctx.Topic()),
@@ -266,6 +275,12 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		rec.env.OriginTime = rec.ts
 	}
 	part.track(rec, ctx.DeferCommit())
+	if !held {
+		// Its claim ended before goka delivered it, and the value with
+		// it: the partition is revoked. Read again after the rejoin.
+		part.letGo(rec, errClaimEnded)
+		return
+	}
 	if ctx.Context().Err() != nil {
 		// goka may deliver a record after the partition's context ended;
 		// its batches are flushed already, so hand it on at once.

@@ -1,0 +1,120 @@
+package pipeline
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redrive-io/redrive/internal/wait"
+)
+
+// messagesClaim is a fakeClaim whose messages the test feeds.
+type messagesClaim struct {
+	*fakeClaim
+	msgs chan *sarama.ConsumerMessage
+}
+
+func (c messagesClaim) Messages() <-chan *sarama.ConsumerMessage { return c.msgs }
+
+// holdingHandler stands in for goka: it keeps every message it is handed,
+// as goka keeps each until its commit, and lets the test take the values
+// while the claim lasts, as the processor's callback does.
+type holdingHandler struct {
+	nopHandler
+	got    chan *sarama.ConsumerMessage
+	during func()
+}
+
+func (h holdingHandler) ConsumeClaim(_ sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+	for m := range c.Messages() {
+		h.got <- m
+	}
+	h.during()
+	return nil
+}
+
+// copyingGroup keeps values out of goka's hands: goka's messages carry an
+// empty value (a tombstone keeps its nil), the processor takes each value
+// once, copied out of sarama's buffer with room for its output line, and a
+// claim's values not taken when it ends are dropped, never handed to a
+// later claim of the partition.
+func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
+	store := &valueStore{}
+	lag := &lagReporter{offsets: &fakeOffsets{}, gauges: newMetrics(prometheus.NewRegistry()).lag, interval: time.Hour}
+	fetched := []byte(`{"a":1}{"b":2}`) // one buffer, as sarama's fetch
+	claim := messagesClaim{&fakeClaim{initial: 0}, make(chan *sarama.ConsumerMessage, 3)}
+	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 0, Key: []byte("k"), Value: fetched[:7]}
+	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 1, Value: fetched[7:]}
+	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 2, Value: nil}
+	close(claim.msgs)
+
+	got := make(chan *sarama.ConsumerMessage, 3)
+	var taken []byte
+	h := holdingHandler{got: got, during: func() {
+		var ok bool
+		taken, ok = store.take("in", 3, 0)
+		if !ok || string(taken) != `{"a":1}` || cap(taken) < len(taken)+metaRoom {
+			t.Errorf("take offset 0 = %q (cap %d), %v; want the value with room", taken, cap(taken), ok)
+		}
+		if _, ok := store.take("in", 3, 0); ok {
+			t.Error("a value was taken twice")
+		}
+	}}
+	err := copyingHandler{h, lag, store}.ConsumeClaim(nil, claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(got)
+	var values [][]byte
+	for m := range got {
+		values = append(values, m.Value)
+	}
+	if len(values) != 3 || values[0] == nil || len(values[0]) != 0 || len(values[1]) != 0 || values[2] != nil {
+		t.Fatalf("goka saw values %q, want two empty ones and the tombstone's nil", values)
+	}
+	taken[0] = 'X'
+	if !bytes.Equal(fetched, []byte(`{"a":1}{"b":2}`)) {
+		t.Fatal("the value taken shares sarama's buffer")
+	}
+	if v, ok := store.take("in", 3, 1); ok {
+		t.Fatalf("offset 1 was never taken, yet after the claim ended take gives %q", v)
+	}
+
+	// An old claim's end does not drop a newer claim's values.
+	old := store.open("in", 3)
+	newer := store.open("in", 3)
+	newer.put(5, []byte("v"))
+	store.close("in", 3, old)
+	if v, ok := store.take("in", 3, 5); !ok || string(v) != "v" {
+		t.Fatalf("take from the newer claim = %q, %v", v, ok)
+	}
+}
+
+// The processor takes each value from the store, builds its line in the
+// value's own buffer, and lets go uncommitted a record whose claim ended
+// before goka delivered it (its value went with the claim): never written
+// empty, never committed.
+func TestConsumeTakesValuesFromTheStore(t *testing.T) {
+	sink := &fakeSink{}
+	h := newHarness(t, testConfig(), Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	h.p.values = &valueStore{}
+	held := h.p.values.open("in", 0)
+	held.put(0, withRoom([]byte(`{"id":0}`), "in"))
+	h.consume("in", "k", emptyValue, nil) // offset 0: held
+	h.p.values.close("in", 0, held)
+	h.consume("in", "k", emptyValue, nil) // offset 1: its claim ended
+	lines := sink.lines()
+	if len(lines) != 1 || string(lines[0]["id"]) != "0" {
+		t.Fatalf("sink lines %v, want offset 0's only", lines)
+	}
+	wait.For(t, 5*time.Second, "offset 0 committed and offset 1 let go", func() bool {
+		h.commits.mu.Lock()
+		defer h.commits.mu.Unlock()
+		return len(h.commits.released["in"]) == 1 && h.commits.errs == 1
+	})
+	if got := h.p.stats.letGo.Load(); got != 1 {
+		t.Fatalf("%d records let go, want 1", got)
+	}
+}
