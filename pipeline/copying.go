@@ -28,24 +28,50 @@ type copyingGroup struct {
 }
 
 func (g copyingGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
-	return g.ConsumerGroup.Consume(ctx, topics, copyingHandler{h, g.lag, g.values})
+	return g.ConsumerGroup.Consume(ctx, topics, &copyingHandler{ConsumerGroupHandler: h, lag: g.lag, values: g.values})
 }
 
+// copyingHandler wraps goka's handler for one session.
 type copyingHandler struct {
 	sarama.ConsumerGroupHandler
 	lag    *lagReporter
 	values *valueStore
+
+	mu     sync.Mutex
+	claims []heldClaim // the session's claims, whose values Cleanup drops
+}
+
+type heldClaim struct {
+	tp   topicPartition
+	held *heldValues
+}
+
+// Cleanup drops the values of the session's claims once goka's own
+// Cleanup has stopped its partition processors: until then goka may still
+// deliver a message it had queued, whose value its record needs (a revoke
+// hands it on to the DLQ). Values not taken by then belong to records
+// that were not processed, so not committed either.
+func (h *copyingHandler) Cleanup(s sarama.ConsumerGroupSession) error {
+	err := h.ConsumerGroupHandler.Cleanup(s)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.claims {
+		h.values.close(c.tp, c.held)
+	}
+	h.claims = nil
+	return err
 }
 
 // ConsumeClaim relays the claim's messages, copied, to the wrapped handler.
-// The relay stops when the handler returns, so it never outlives the claim;
-// values the processor did not take by then are dropped with the claim
-// (their records were not processed, so they are not committed either).
-func (h copyingHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+// The relay stops when the handler returns, so it never outlives the claim.
+func (h *copyingHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	lag := h.lag.watch(c)
 	defer lag.end()
-	held := h.values.open(c.Topic(), c.Partition())
-	defer h.values.close(c.Topic(), c.Partition(), held)
+	tp := topicPartition{c.Topic(), c.Partition()}
+	held := h.values.open(tp)
+	h.mu.Lock()
+	h.claims = append(h.claims, heldClaim{tp, held})
+	h.mu.Unlock()
 	out := make(chan *sarama.ConsumerMessage)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -112,8 +138,9 @@ func ownBytes(m *sarama.ConsumerMessage, held *heldValues) *sarama.ConsumerMessa
 //
 // A claim's values are taken only by the callbacks of its own session:
 // sarama starts the next session (and its claims) only once the last one's
-// handlers returned, and goka's partition processors stop with it, so a
-// later claim of the same partition never meets an earlier one's callback.
+// Cleanup returned, and goka's Cleanup stops its partition processors, so
+// a later claim of the same partition never meets an earlier one's
+// callback.
 type valueStore struct {
 	claims sync.Map // topicPartition → *heldValues
 }
@@ -138,23 +165,23 @@ func (h *heldValues) put(offset int64, v []byte) {
 
 // open starts holding the values of a claim, replacing what an earlier
 // claim of the same partition left.
-func (s *valueStore) open(topic string, partition int32) *heldValues {
+func (s *valueStore) open(tp topicPartition) *heldValues {
 	h := &heldValues{values: make(map[int64][]byte)}
-	s.claims.Store(topicPartition{topic, partition}, h)
+	s.claims.Store(tp, h)
 	return h
 }
 
 // close drops a claim's values that were not taken, unless a newer claim
 // of the partition holds its own already.
-func (s *valueStore) close(topic string, partition int32, h *heldValues) {
-	s.claims.CompareAndDelete(topicPartition{topic, partition}, h)
+func (s *valueStore) close(tp topicPartition, h *heldValues) {
+	s.claims.CompareAndDelete(tp, h)
 	h.mu.Lock()
 	clear(h.values)
 	h.mu.Unlock()
 }
 
 // take removes and returns the value of a record; ok is false when its
-// claim has ended (the record arrived after its partition was revoked).
+// session has been cleaned up (goka delivered it after its own Cleanup).
 func (s *valueStore) take(topic string, partition int32, offset int64) (v []byte, ok bool) {
 	x, found := s.claims.Load(topicPartition{topic, partition})
 	if !found {

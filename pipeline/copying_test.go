@@ -37,20 +37,22 @@ func (h holdingHandler) ConsumeClaim(_ sarama.ConsumerGroupSession, c sarama.Con
 
 // copyingGroup keeps values out of goka's hands: goka's messages carry an
 // empty value (a tombstone keeps its nil), the processor takes each value
-// once, copied out of sarama's buffer with room for its output line, and a
-// claim's values not taken when it ends are dropped, never handed to a
-// later claim of the partition.
+// once, copied out of sarama's buffer with room for its output line, a
+// value stays takeable after its claim ended (goka may deliver what it
+// queued) until the session's Cleanup drops it, and an old claim's end
+// never drops a newer claim's values.
 func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
 	store := &valueStore{}
 	lag := &lagReporter{offsets: &fakeOffsets{}, gauges: newMetrics(prometheus.NewRegistry()).lag, interval: time.Hour}
 	fetched := []byte(`{"a":1}{"b":2}`) // one buffer, as sarama's fetch
-	claim := messagesClaim{&fakeClaim{initial: 0}, make(chan *sarama.ConsumerMessage, 3)}
+	claim := messagesClaim{&fakeClaim{initial: 0}, make(chan *sarama.ConsumerMessage, 4)}
 	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 0, Key: []byte("k"), Value: fetched[:7]}
 	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 1, Value: fetched[7:]}
 	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 2, Value: nil}
+	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 3, Value: []byte(`{}`)}
 	close(claim.msgs)
 
-	got := make(chan *sarama.ConsumerMessage, 3)
+	got := make(chan *sarama.ConsumerMessage, 4)
 	var taken []byte
 	h := holdingHandler{got: got, during: func() {
 		var ok bool
@@ -62,8 +64,8 @@ func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
 			t.Error("a value was taken twice")
 		}
 	}}
-	err := copyingHandler{h, lag, store}.ConsumeClaim(nil, claim)
-	if err != nil {
+	ch := &copyingHandler{ConsumerGroupHandler: h, lag: lag, values: store}
+	if err := ch.ConsumeClaim(nil, claim); err != nil {
 		t.Fatal(err)
 	}
 	close(got)
@@ -71,40 +73,48 @@ func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
 	for m := range got {
 		values = append(values, m.Value)
 	}
-	if len(values) != 3 || values[0] == nil || len(values[0]) != 0 || len(values[1]) != 0 || values[2] != nil {
-		t.Fatalf("goka saw values %q, want two empty ones and the tombstone's nil", values)
+	if len(values) != 4 || values[0] == nil || len(values[0]) != 0 || len(values[1]) != 0 || values[2] != nil || len(values[3]) != 0 {
+		t.Fatalf("goka saw values %q, want empty ones and the tombstone's nil", values)
 	}
 	taken[0] = 'X'
 	if !bytes.Equal(fetched, []byte(`{"a":1}{"b":2}`)) {
 		t.Fatal("the value taken shares sarama's buffer")
 	}
-	if v, ok := store.take("in", 3, 1); ok {
-		t.Fatalf("offset 1 was never taken, yet after the claim ended take gives %q", v)
+	if v, ok := store.take("in", 3, 1); !ok || string(v) != `{"b":2}` {
+		t.Fatalf("after the claim, before Cleanup: take offset 1 = %q, %v", v, ok)
+	}
+	if err := ch.Cleanup(nil); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := store.take("in", 3, 3); ok {
+		t.Fatalf("offset 3 was never taken, yet after Cleanup take gives %q", v)
 	}
 
 	// An old claim's end does not drop a newer claim's values.
-	old := store.open("in", 3)
-	newer := store.open("in", 3)
+	tp := topicPartition{"in", 3}
+	old := store.open(tp)
+	newer := store.open(tp)
 	newer.put(5, []byte("v"))
-	store.close("in", 3, old)
+	store.close(tp, old)
 	if v, ok := store.take("in", 3, 5); !ok || string(v) != "v" {
 		t.Fatalf("take from the newer claim = %q, %v", v, ok)
 	}
 }
 
 // The processor takes each value from the store, builds its line in the
-// value's own buffer, and lets go uncommitted a record whose claim ended
-// before goka delivered it (its value went with the claim): never written
-// empty, never committed.
+// value's own buffer, and lets go uncommitted a record whose session was
+// cleaned up before goka delivered it (its value went with it): never
+// written empty, never committed.
 func TestConsumeTakesValuesFromTheStore(t *testing.T) {
 	sink := &fakeSink{}
 	h := newHarness(t, testConfig(), Deps{Sink: sink, Forwarder: &fakeForwarder{}})
 	h.p.values = &valueStore{}
-	held := h.p.values.open("in", 0)
+	tp := topicPartition{"in", 0}
+	held := h.p.values.open(tp)
 	held.put(0, withRoom([]byte(`{"id":0}`), "in"))
 	h.consume("in", "k", emptyValue, nil) // offset 0: held
-	h.p.values.close("in", 0, held)
-	h.consume("in", "k", emptyValue, nil) // offset 1: its claim ended
+	h.p.values.close(tp, held)
+	h.consume("in", "k", emptyValue, nil) // offset 1: its session was cleaned up
 	lines := sink.lines()
 	if len(lines) != 1 || string(lines[0]["id"]) != "0" {
 		t.Fatalf("sink lines %v, want offset 0's only", lines)

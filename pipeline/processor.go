@@ -243,8 +243,8 @@ func (p *Processor) pause(topic string, partition int32, pause bool) {
 }
 
 // errClaimEnded is why a record is let go whose value was dropped with its
-// claim (valueStore).
-var errClaimEnded = errors.New("its claim ended before goka delivered it")
+// session (valueStore).
+var errClaimEnded = errors.New("its session ended before goka delivered it")
 
 // consume is the goka callback for both inputs. It never blocks on I/O:
 // it registers the record's deferred commit and hands the record on.
@@ -276,8 +276,9 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 	}
 	part.track(rec, ctx.DeferCommit())
 	if !held {
-		// Its claim ended before goka delivered it, and the value with
-		// it: the partition is revoked. Read again after the rejoin.
+		// Its session was cleaned up before goka delivered it, and the
+		// value with it: the partition is revoked. Read again after the
+		// rejoin.
 		part.letGo(rec, errClaimEnded)
 		return
 	}
