@@ -42,7 +42,7 @@ type encoder interface {
 // openBatch accumulates the items of one topic-partition and time bucket
 // until it is sealed.
 type openBatch struct {
-	buf      bytes.Buffer
+	buf      *bytes.Buffer // from Batcher.bodies
 	enc      encoder
 	records  int
 	rawBytes int // input bytes added (lines with their newlines, or row sizes)
@@ -83,6 +83,7 @@ type sealedBatch struct {
 	contentType string
 	records     int
 	body        []byte        // compressed object body; dropped when finished
+	buf         *bytes.Buffer // holds body; back to Batcher.bodies after a clean upload
 	dones       []func(error) // one per line; dropped when finished
 
 	ctx    context.Context // ends when a flush or Close gives up on the batch

@@ -30,6 +30,11 @@ type Batcher struct {
 	m           *metrics
 	encoders    interface{ encoder(*bytes.Buffer) encoder }
 	contentType string
+	// bodies pools the buffers objects are encoded into: grown to an
+	// object's size (about 1 MiB at the defaults) once, instead of from
+	// scratch for every batch, which was a sixth of pass-through's
+	// allocations.
+	bodies sync.Pool
 
 	life     context.Context // parent of every batch's context
 	stopLife context.CancelCauseFunc
@@ -227,7 +232,11 @@ func (b *Batcher) newOpenBatch(at time.Time, event bool) *openBatch {
 	if !event {
 		ob.at = truncateBucket(ob.first, b.cfg.PartitionLayout)
 	}
-	ob.enc = b.encoders.encoder(&ob.buf)
+	ob.buf, _ = b.bodies.Get().(*bytes.Buffer)
+	if ob.buf == nil {
+		ob.buf = new(bytes.Buffer)
+	}
+	ob.enc = b.encoders.encoder(ob.buf)
 	return ob
 }
 
@@ -254,6 +263,7 @@ func (b *Batcher) sealAtLocked(tp topicPartition, p *partition, i int) {
 		contentType: b.contentType,
 		records:     ob.records,
 		body:        ob.buf.Bytes(),
+		buf:         ob.buf,
 		dones:       ob.dones,
 		done:        make(chan struct{}),
 	}

@@ -10,6 +10,7 @@ import (
 type Store interface {
 	// Put writes body under key, replacing any object of that key. It must honour
 	// ctx: the Batcher cancels it when an attempt times out or a flush gives up.
+	// It must not keep body after it returns: the Batcher reuses the buffer.
 	Put(ctx context.Context, key string, body []byte, contentType, contentEncoding string) error
 	// Check tells at start-up whether the destination is reachable and exists;
 	// its error names the bucket and endpoint, or the directory.

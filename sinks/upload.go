@@ -63,7 +63,14 @@ func (b *Batcher) upload(sb *sealedBatch) {
 				b.log.Info("sink upload recovered", "key", sb.key, "records", sb.records,
 					"attempts", attempt, "failed_for", time.Since(failingSince).Round(time.Millisecond))
 			}
+			buf := sb.buf
 			b.finish(sb, nil)
+			if attempt == 1 {
+				// Only a first attempt's buffer is reused: a failed
+				// attempt's request may still be reading its body.
+				buf.Reset()
+				b.bodies.Put(buf)
+			}
 			return
 		}
 		lastErr = err
