@@ -101,9 +101,10 @@ func (p *parquetWriters) encoder(w *bytes.Buffer) encoder {
 		e.sinceFlush = 0
 		return e
 	}
+	// created_by stays parquet-go's own: readers (parquet-mr, Spark) key
+	// their workarounds for a writer's known bugs on it.
 	return &parquetEncoder{
-		w: parquet.NewWriter(w, p.schema, parquet.Compression(p.codec),
-			parquet.CreatedBy("redrive", "", "")),
+		w:    parquet.NewWriter(w, p.schema, parquet.Compression(p.codec)),
 		rows: make([]parquet.Row, 0, stageRows),
 		pool: p,
 	}
