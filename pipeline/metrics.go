@@ -98,13 +98,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // Stats are running totals of the processor, for progress reports.
 type Stats struct {
 	in, inDLQ, enriched, toSink, toDLQ, parked, handedOff, letGo atomic.Int64
+	fromTable, fromCache                                         atomic.Int64
 }
 
 // Snapshot is a copy of Stats at one moment.
 type Snapshot struct {
 	In        int64 // records read from the main topic
 	InDLQ     int64 // records read from the DLQ topic
-	Enriched  int64 // successful enrichments
+	Enriched  int64 // successful enrichments by the API
+	FromTable int64 // records enriched from the lookup table
+	FromCache int64 // records enriched from the cache of API answers
 	ToSink    int64 // records durable in the sink
 	ToDLQ     int64 // records written to the DLQ after a failed attempt
 	Parked    int64 // records written to the parking topic
@@ -116,6 +119,6 @@ func (s *Stats) snapshot() Snapshot {
 	return Snapshot{
 		In: s.in.Load(), InDLQ: s.inDLQ.Load(), Enriched: s.enriched.Load(),
 		ToSink: s.toSink.Load(), ToDLQ: s.toDLQ.Load(), Parked: s.parked.Load(), HandedOff: s.handedOff.Load(),
-		LetGo: s.letGo.Load(),
+		LetGo: s.letGo.Load(), FromTable: s.fromTable.Load(), FromCache: s.fromCache.Load(),
 	}
 }
