@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -472,4 +473,34 @@ func (l *closerList) close() {
 		c.Close() //nolint:errcheck // the view is done; nothing is left to tell
 	}
 	l.cs = nil
+}
+
+// CheckTableTopic checks at start-up that the lookup topic exists (a
+// missing one is refused, naming the flag: goka's View would only report
+// it as text, which the supervisor could not tell from a transient fault)
+// and logs a warning when it is not compacted: the table then loses keys
+// to retention, and recovery reads every update ever kept.
+func CheckTableTopic(log *slog.Logger, admin sarama.ClusterAdmin, topic string) error {
+	metas, err := admin.DescribeTopics([]string{topic})
+	if err != nil {
+		return fmt.Errorf("lookup-topic: describing topic %s: %w", topic, err)
+	}
+	for _, m := range metas {
+		switch {
+		case errors.Is(m.Err, sarama.ErrUnknownTopicOrPartition):
+			return fmt.Errorf("lookup-topic: topic %q does not exist; create it with cleanup.policy=compact and fill it with key → JSON value records", topic)
+		case m.Err != sarama.ErrNoError:
+			return fmt.Errorf("lookup-topic: describing topic %s: %w", topic, m.Err)
+		}
+	}
+	c, err := describeTopic(admin, topic)
+	if err != nil {
+		return fmt.Errorf("lookup-topic: %w", err)
+	}
+	if !strings.Contains(c.cleanupPolicy, "compact") {
+		log.Warn("the lookup topic is not compacted: retention may delete keys the table needs, and recovery reads every update kept",
+			"topic", topic, "cleanup.policy", c.cleanupPolicy,
+			"fix", fmt.Sprintf("kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config cleanup.policy=compact", topic))
+	}
+	return nil
 }
