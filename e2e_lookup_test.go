@@ -222,18 +222,7 @@ func TestE2E_Invariant8_LookupTableViewSurvivesABrokerRestart(t *testing.T) {
 	e.waitComplete(t, want, 2*time.Minute)
 	wait.For(t, 30*time.Second, "/readyz to say 200", func() bool { return status(addr, "/readyz") == http.StatusOK })
 
-	if err := e.kafka.StopNode(1, "KILL"); err != nil {
-		t.Fatal(err)
-	}
-	stopped := time.Now()
-	wait.For(t, time.Minute, "/readyz to say 503 while the broker is down", func() bool { return status(addr, "/readyz") == http.StatusServiceUnavailable })
-	for time.Since(stopped) < 20*time.Second {
-		mustRun(t, "while its only broker was down", p)
-		time.Sleep(time.Second)
-	}
-	if err := e.kafka.StartNode(1); err != nil {
-		t.Fatal(err)
-	}
+	e.stopOnlyBroker(t, p, addr, 20*time.Second)
 	wait.For(t, 3*time.Minute, "/readyz to say 200 again", func() bool { return status(addr, "/readyz") == http.StatusOK })
 	mustRun(t, "after the broker came back", p)
 	if log := p.tail(5000); !strings.Contains(log, `"msg":"lookup table view lost`) || !strings.Contains(log, `"msg":"lookup table view rebuilt and caught up"`) {

@@ -300,11 +300,7 @@ func countMatching(samples [][]byte) int {
 // produceSamples writes the samples keyed by their user_id, as an upstream
 // service would.
 func produceSamples(brokers []string, topic string, samples [][]byte) error {
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.RequiredAcks = sarama.WaitForAll
-	p, err := sarama.NewSyncProducer(brokers, cfg)
+	p, err := sarama.NewSyncProducer(brokers, demoSaramaConfig())
 	if err != nil {
 		return fmt.Errorf("demo producer: %w", err)
 	}
@@ -328,6 +324,16 @@ func produceSamples(brokers []string, topic string, samples [][]byte) error {
 		}
 	}
 	return flush()
+}
+
+// demoSaramaConfig is the config of the demo's own clients (producers of
+// the samples and profiles, the admin creating the profiles topic).
+func demoSaramaConfig() *sarama.Config {
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	return cfg
 }
 
 // userID extracts "user_id" cheaply for the key; malformed samples get "".

@@ -29,10 +29,7 @@ func knownUser(id string) bool {
 // for every known user of the samples, before redrive starts (a table
 // filled later is fine too: redrive follows it). It returns how many.
 func fillProfiles(brokers []string, partitions int, samples [][]byte) (int, error) {
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg := demoSaramaConfig()
 	admin, err := sarama.NewClusterAdmin(brokers, cfg)
 	if err != nil {
 		return 0, fmt.Errorf("demo admin: %w", err)
