@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/redrive-io/redrive/dlq"
@@ -207,5 +209,63 @@ func TestLookup_KeyExpressionErrorParksTheRecord(t *testing.T) {
 	parked := r.fwd.to("in.parking")
 	if len(parked) != 1 || parked[0].Env.ErrorClass != ClassRuleError {
 		t.Fatalf("parked %+v, want one rule_error", parked)
+	}
+}
+
+// runTable runs a table over goka's tester until stop is called or the
+// test ends.
+func runTable(t *testing.T, tt *tester.Tester, cfg TableConfig) (table *Table, stop func()) {
+	t.Helper()
+	table, err := NewTable(cfg, nil, nil, WithTableViewOptions(goka.WithViewTester(tt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- table.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("table: %v", err)
+			}
+			if err := table.Close(); err != nil {
+				t.Errorf("closing the table: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	<-table.Recovered()
+	return table, stop
+}
+
+// With --lookup-dir the table is kept in LevelDB: lookups answer from it,
+// and a process started again on the same directory has the table at once.
+func TestTable_OnDiskKeepsTheTableAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	tt := tester.New(t)
+	table, stop := runTable(t, tt, TableConfig{Topic: "profiles", Dir: dir})
+	tt.Consume("profiles", "u1", []byte(`{"tier":"gold"}`))
+	tt.Consume("profiles", "u2", []byte(`{"tier":"silver"}`))
+	tt.Consume("profiles", "u2", nil)
+	if v, found, err := table.Get("u1"); err != nil || !found || string(v) != `{"tier":"gold"}` {
+		t.Fatalf("Get(u1) = %s, %v, %v", v, found, err)
+	}
+	if _, found, _ := table.Get("u2"); found {
+		t.Fatal("u2 was deleted by a tombstone but is still found")
+	}
+	stop() // what a SIGTERM does: the supervisor stops, the storages close
+
+	// The topic still holds what was read: the new view starts after the
+	// offset the directory kept, and reads none of it again.
+	tt = tester.New(t)
+	tt.RegisterEmitter("profiles", new(codec.Bytes))
+	tt.Consume("profiles", "u1", []byte(`{"tier":"gold"}`))
+	tt.Consume("profiles", "u2", []byte(`{"tier":"silver"}`))
+	tt.Consume("profiles", "u2", nil)
+	again, _ := runTable(t, tt, TableConfig{Topic: "profiles", Dir: dir})
+	if v, found, err := again.Get("u1"); err != nil || !found || string(v) != `{"tier":"gold"}` {
+		t.Fatalf("after a restart, Get(u1) = %s, %v, %v", v, found, err)
 	}
 }
