@@ -92,7 +92,6 @@ func (b *bench) fillTable(ctx context.Context, topic string) (int, error) {
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V3_6_0_0
 	cfg.Producer.Return.Successes = true
-	cfg.Producer.Flush.Messages = 1000
 	p, err := sarama.NewSyncProducer(b.svc.Brokers, cfg)
 	if err != nil {
 		return 0, err
@@ -108,7 +107,7 @@ func (b *bench) fillTable(ctx context.Context, topic string) (int, error) {
 		keys++
 		msgs = append(msgs, &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(strconv.Itoa(u)),
 			Value: sarama.StringEncoder(fmt.Sprintf(`{"segment":"regular","lifetime_orders":%d,"tier":"gold"}`, u%97))})
-		if len(msgs) == 5000 || u == tableUsers-1 {
+		if len(msgs) == 5000 {
 			if err := p.SendMessages(msgs); err != nil {
 				return 0, fmt.Errorf("filling %s: %w", topic, err)
 			}
