@@ -346,7 +346,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	go func() { done <- r.goka.Run(gokaCtx) }()
 	r.log.Info("redrive running", "group", r.topo.Pipeline.Group, "input", r.topo.Pipeline.InputTopic,
 		"dlq", r.topo.Pipeline.DLQTopic, "parking", r.topo.Pipeline.ParkingTopic, "output", r.store.String(),
-		"enrich_when", r.topo.Enrich.When, "http", r.HTTPAddr())
+		"enrich_when", r.topo.Enrich.When, "lookup_topic", r.topo.Lookup.Table.Topic, "http", r.HTTPAddr())
 
 	var runErr error
 	stopping := false
