@@ -68,12 +68,14 @@ func (p *Processor) enrich(rec *record) {
 				}
 			}
 			if found {
+				p.metrics.tableHits.Inc()
 				rec.source = SourceTable
 				p.stats.fromTable.Add(1)
 				p.toSink(rec, answer)
 				return
 			}
 		}
+		p.metrics.tableMisses.Inc()
 		switch p.cfg.LookupMiss {
 		case LookupMissRetry:
 			p.toDLQ(rec, ClassLookupMiss, fmt.Errorf("the lookup table has no key %q (yet)", key))

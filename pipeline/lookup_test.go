@@ -27,6 +27,7 @@ type lookupRig struct {
 	enr   *fakeEnricher
 	table *Table
 	clock *fakeclock.Clock
+	p     *Processor
 }
 
 func newLookupRig(t *testing.T, miss string, withAPI bool) *lookupRig {
@@ -52,6 +53,7 @@ func newLookupRig(t *testing.T, miss string, withAPI bool) *lookupRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.p = p
 	proc, err := goka.NewProcessor(nil, p.Graph(), goka.WithTester(r.tt))
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +75,14 @@ func newLookupRig(t *testing.T, miss string, withAPI bool) *lookupRig {
 	})
 	<-table.Recovered()
 	return r
+}
+
+// wantLookups checks the table's hit and miss counters.
+func (r *lookupRig) wantLookups(t *testing.T, hits, misses float64) {
+	t.Helper()
+	if h, m := counterValue(r.p.metrics.tableHits), counterValue(r.p.metrics.tableMisses); h != hits || m != misses {
+		t.Fatalf("table hits %v, misses %v; want %v, %v", h, m, hits, misses)
+	}
 }
 
 // profile writes a table record; a nil value is a tombstone.
@@ -113,6 +123,7 @@ func TestLookup_HitIsEnrichedFromTheTableWithoutTheAPI(t *testing.T) {
 	if len(r.fwd.to("in.dlq")) != 0 {
 		t.Fatal("a table hit went to the DLQ")
 	}
+	r.wantLookups(t, 1, 0)
 }
 
 // --lookup-miss api: a record the table lacks (no such key, no key field,
@@ -137,6 +148,7 @@ func TestLookup_MissModeAPIAsksTheAPI(t *testing.T) {
 	if n := r.enr.Calls(); n != 4 {
 		t.Fatalf("%d API calls, want 4", n)
 	}
+	r.wantLookups(t, 0, 4) // the record without a key is a miss too
 }
 
 // --lookup-miss pass: written unenriched at once, flagged lookup_miss, no

@@ -89,11 +89,10 @@ type Table struct {
 	recOnce   sync.Once
 	started   time.Time
 
-	hits, misses prometheus.Counter
-	refused      *prometheus.CounterVec
-	restarts     *prometheus.CounterVec
-	upGauge      prometheus.Gauge
-	refuseLog    *logSampler
+	refused   *prometheus.CounterVec
+	restarts  *prometheus.CounterVec
+	upGauge   prometheus.Gauge
+	refuseLog *logSampler
 }
 
 // TableOption passes a collaborator to NewTable.
@@ -135,7 +134,7 @@ func NewTable(cfg TableConfig, brokers []string, base *sarama.Config, opts ...Ta
 	for _, o := range opts {
 		o(t)
 	}
-	if t.hits == nil {
+	if t.refused == nil {
 		t.registerMetrics(prometheus.NewRegistry())
 	}
 	t.refuseLog = newLogSampler(10*time.Second, time.Now)
@@ -144,14 +143,6 @@ func NewTable(cfg TableConfig, brokers []string, base *sarama.Config, opts ...Ta
 
 func (t *Table) registerMetrics(reg prometheus.Registerer) {
 	f := promauto.With(reg)
-	t.hits = f.NewCounter(prometheus.CounterOpts{
-		Name: "redrive_lookup_table_hits_total",
-		Help: "Records that matched the rule and whose key the lookup table held: enriched from the table.",
-	})
-	t.misses = f.NewCounter(prometheus.CounterOpts{
-		Name: "redrive_lookup_table_misses_total",
-		Help: "Records that matched the rule and whose key the lookup table lacked (or that had no key): handled by --lookup-miss.",
-	})
 	t.refused = f.NewCounterVec(prometheus.CounterOpts{
 		Name: "redrive_lookup_table_refused_total",
 		Help: "Table records not kept, by reason: invalid_json (the value is not JSON) or full (the memory table is at --lookup-max-bytes). Their keys read as misses.",
@@ -201,7 +192,6 @@ func (t *Table) Get(key string) (value json.RawMessage, found bool, err error) {
 	stores := t.stores
 	t.storesMu.RUnlock()
 	if len(stores) == 0 {
-		t.misses.Inc()
 		return nil, false, nil
 	}
 	first := fnvPartition(key, len(stores))
@@ -215,11 +205,9 @@ func (t *Table) Get(key string) (value json.RawMessage, found bool, err error) {
 			return nil, false, fmt.Errorf("lookup table %s: %w", t.cfg.Topic, err)
 		}
 		if v != nil {
-			t.hits.Inc()
 			return v, true, nil
 		}
 	}
-	t.misses.Inc()
 	return nil, false, nil
 }
 
