@@ -252,6 +252,33 @@ func runTable(t *testing.T, tt *tester.Tester, cfg TableConfig) (table *Table, s
 	return table, stop
 }
 
+// The table is up (ready) once it has caught up, and not after it stopped;
+// Recovered stays closed.
+func TestTable_UpOnceCaughtUp(t *testing.T) {
+	tt := tester.New(t)
+	table, err := NewTable(TableConfig{Topic: "profiles"}, nil, nil, WithTableViewOptions(goka.WithViewTester(tt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.Up() || table.HasRecovered() {
+		t.Fatal("up before it ran")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- table.Run(ctx) }()
+	<-table.Recovered()
+	if !table.Up() {
+		t.Fatal("not up after it caught up")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if table.Up() || !table.HasRecovered() {
+		t.Fatalf("after the stop: up %v, recovered %v; want false, true", table.Up(), table.HasRecovered())
+	}
+}
+
 // With --lookup-dir the table is kept in LevelDB: lookups answer from it,
 // and a process started again on the same directory has the table at once.
 func TestTable_OnDiskKeepsTheTableAcrossRestarts(t *testing.T) {
