@@ -155,9 +155,9 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.str(&l.Key, "lookup-key", "", `record field holding its key in the table and the cache, or an expression like --enrich-when, e.g. 'region + ":" + user_id'`)
 	fs.str(&l.Table.Dir, "lookup-dir", "", "keep the table on disk (LevelDB) in this directory instead of in memory (default: memory)")
 	l.Table.MaxBytes = d.Lookup.Table.MaxBytes
-	fs.value(byteSize{&l.Table.MaxBytes}, "lookup-max-bytes", "memory the table may take in memory: keys and values plus 80 bytes each; keys beyond it are not kept and read as misses")
+	fs.value(byteSize{&l.Table.MaxBytes}, "lookup-max-bytes", "bound of the table in memory (keys and values plus 80 bytes each); keys beyond it are not kept and read as misses")
 	fs.str(&t.Pipeline.LookupMiss, "lookup-miss", "", "what a record whose key the table lacks becomes: api (ask the API), retry (around the DLQ: the table may catch up) or pass (written unenriched, _redrive.lookup_miss) (default: api with --enrich-url)")
-	fs.duration(&t.Pipeline.CacheTTL, "cache-ttl", 0, "keep each API answer this long for the records with the same --lookup-key, or the same request (default: no cache)")
+	fs.duration(&t.Pipeline.CacheTTL, "cache-ttl", 0, "keep each API answer this long for the records with the same --lookup-key, or the same request; 0s: no cache")
 	fs.integer(&t.Pipeline.CacheSize, "cache-size", d.Pipeline.CacheSize, "API answers cached at most; the least recently used goes first")
 
 	fs.str(&t.S3.Bucket, "s3-bucket", "", "output bucket (credentials from the AWS default chain: env, IRSA, instance role)")
