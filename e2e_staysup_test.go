@@ -63,21 +63,7 @@ func TestE2E_Invariant8_OnlyBrokerStoppedForSixtySeconds(t *testing.T) {
 	p := e.start(t, e.runArgs(apiURL, "--max-pending=400", "--batch-max-records=200"))
 	addr := p.httpAddr()
 	e.waitFraction(t, want, 0.2, 2*time.Minute)
-	if err := e.kafka.StopNode(1, "KILL"); err != nil {
-		t.Fatal(err)
-	}
-	stopped := time.Now()
-	wait.For(t, time.Minute, "/readyz to say 503 while the broker is down", func() bool { return status(addr, "/readyz") == http.StatusServiceUnavailable })
-	for time.Since(stopped) < 60*time.Second {
-		mustRun(t, "while its only broker was down", p)
-		if code := status(addr, "/healthz"); code != http.StatusOK {
-			t.Fatalf("/healthz = %d while the supervisor waits for the broker", code)
-		}
-		time.Sleep(time.Second)
-	}
-	if err := e.kafka.StartNode(1); err != nil {
-		t.Fatal(err)
-	}
+	e.stopOnlyBroker(t, p, addr, 60*time.Second)
 	r := e.waitComplete(t, want, 4*time.Minute)
 	wait.For(t, time.Minute, "/readyz to say 200 again", func() bool { return status(addr, "/readyz") == http.StatusOK })
 	mustRun(t, "after the broker came back", p)
@@ -88,6 +74,28 @@ func TestE2E_Invariant8_OnlyBrokerStoppedForSixtySeconds(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.tail(20))
 	}
 	t.Logf("broker down 60s: all %d records in S3 or parking (%d duplicates)", len(want), r.duplicates)
+}
+
+// stopOnlyBroker kills the only broker of e's cluster for d and starts it
+// again. Meanwhile p must keep running, say 503 on /readyz and 200 on
+// /healthz: the supervisors wait for the broker.
+func (e *env) stopOnlyBroker(t *testing.T, p *proc, addr string, d time.Duration) {
+	t.Helper()
+	if err := e.kafka.StopNode(1, "KILL"); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	wait.For(t, time.Minute, "/readyz to say 503 while the broker is down", func() bool { return status(addr, "/readyz") == http.StatusServiceUnavailable })
+	for time.Since(stopped) < d {
+		mustRun(t, "while its only broker was down", p)
+		if code := status(addr, "/healthz"); code != http.StatusOK {
+			t.Fatalf("/healthz = %d while the supervisors wait for the broker", code)
+		}
+		time.Sleep(time.Second)
+	}
+	if err := e.kafka.StartNode(1); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // killLoopTimeouts make a killed member leave the group soon (its session

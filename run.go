@@ -61,6 +61,7 @@ type Runner struct {
 	sink     *sinks.Batcher
 	store    sinks.Store
 	enricher *enrich.Client
+	table    *pipeline.Table // nil without --lookup-topic
 	http     *http.Server
 	ln       net.Listener
 
@@ -157,6 +158,20 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 		matcher = rule
 	}
 
+	var key *enrich.Key
+	if t.Lookup.Key != "" {
+		if key, err = enrich.CompileKey(t.Lookup.Key); err != nil {
+			return nil, fmt.Errorf("lookup-key: %w", err)
+		}
+	}
+	if t.Lookup.Table.Topic != "" {
+		r.table, err = pipeline.NewTable(t.Lookup.Table, t.Kafka.Brokers, saramaCfg,
+			pipeline.WithTableLogger(o.log), pipeline.WithTableRegisterer(o.registry))
+		if err != nil {
+			return nil, err
+		}
+	}
+
 	if r.producer, err = pipeline.NewProducer(t.Kafka.Brokers, saramaCfg, topics.WriteMaxBytes(t.Pipeline)); err != nil {
 		return nil, fmt.Errorf("brokers %v: %w", t.Kafka.Brokers, err)
 	}
@@ -169,8 +184,16 @@ func (t Topology) Start(ctx context.Context, opts ...Option) (_ *Runner, err err
 		Logger:     o.log,
 		Registerer: o.registry,
 	}
+	// Interfaces are set only from non-nil pointers: a typed nil would
+	// read as present.
 	if r.enricher != nil {
 		deps.Enricher = r.enricher
+	}
+	if r.table != nil {
+		deps.Table = r.table
+	}
+	if key != nil {
+		deps.Key = key
 	}
 	if r.proc, err = pipeline.New(t.Pipeline, deps); err != nil {
 		return nil, err
@@ -194,6 +217,11 @@ func (r *Runner) checkTopics(cfg *sarama.Config) (pipeline.TopicInfo, error) {
 		return pipeline.TopicInfo{}, fmt.Errorf("brokers %v: cannot connect: %w", r.topo.Kafka.Brokers, err)
 	}
 	defer admin.Close()
+	if topic := r.topo.Lookup.Table.Topic; topic != "" {
+		if err := pipeline.CheckTableTopic(r.log, admin, topic); err != nil {
+			return pipeline.TopicInfo{}, err
+		}
+	}
 	return pipeline.EnsureTopics(r.log, admin, r.topo.Pipeline, r.topo.Topics)
 }
 
@@ -251,7 +279,10 @@ func (r *Runner) listen(reg *prometheus.Registry) error {
 		// Live while starting (waiting for Kafka or S3 with backoff) and
 		// while the session supervisor is up or keeps trying to rejoin: an
 		// outage is waited out, not restarted away.
-		if p := r.health.Load(); p != nil && !p.Progressing(livenessStall) {
+		// A first recovery of the lookup table may take longer than the
+		// stall allowed to a session: the table logs its progress.
+		recovering := r.table != nil && !r.table.HasRecovered()
+		if p := r.health.Load(); p != nil && !recovering && !p.Progressing(livenessStall) {
 			http.Error(w, "kafka session supervisor stalled or stopped", http.StatusServiceUnavailable)
 			return
 		}
@@ -263,6 +294,11 @@ func (r *Runner) listen(reg *prometheus.Registry) error {
 		// too. Not ready while the session is lost or rejoining.
 		if p := r.health.Load(); p == nil || !p.SessionUp() {
 			http.Error(w, "starting, or kafka session down or rejoining", http.StatusServiceUnavailable)
+			return
+		}
+		// Not ready while the lookup table recovers or its view is rebuilt.
+		if r.table != nil && !r.table.Up() {
+			http.Error(w, "lookup table recovering", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")
@@ -308,13 +344,19 @@ var ErrIncompleteStop = errors.New("stop incomplete: records not yet committed w
 // other error when a fatal fault (see pipeline.KafkaFault) ended the run:
 // transient faults of Kafka, S3 or the API never do.
 func (r *Runner) Run(ctx context.Context) error {
+	tableErr, stopTable := r.runTable()
+	defer stopTable()
+	if err := r.awaitTable(ctx, tableErr); err != nil || ctx.Err() != nil {
+		stopTable()
+		return errors.Join(err, r.closeAll(context.Background()))
+	}
 	gokaCtx, stopGoka := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopGoka()
 	done := make(chan error, 1)
 	go func() { done <- r.goka.Run(gokaCtx) }()
 	r.log.Info("redrive running", "group", r.topo.Pipeline.Group, "input", r.topo.Pipeline.InputTopic,
 		"dlq", r.topo.Pipeline.DLQTopic, "parking", r.topo.Pipeline.ParkingTopic, "output", r.store.String(),
-		"enrich_when", r.topo.Enrich.When, "http", r.HTTPAddr())
+		"enrich_when", r.topo.Enrich.When, "lookup_topic", r.topo.Lookup.Table.Topic, "http", r.HTTPAddr())
 
 	var runErr error
 	stopping := false
@@ -322,6 +364,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	case runErr = <-done:
 		// The session supervisor returns to goka only on a fatal fault.
 		r.log.Error("processor stopped on a fault that retrying cannot fix", "err", runErr)
+	case runErr = <-tableErr:
+		// So does the table's supervisor: stop the processor too.
+		stopGoka()
+		<-done
 	case <-ctx.Done():
 		stopping = true
 	}
@@ -335,6 +381,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		select {
 		case runErr = <-done:
 		case <-stopCtx.Done():
+			stopTable()
 			return r.graceExceeded(stopCtx)
 		}
 	}
@@ -342,8 +389,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	// processor's own goroutines end as soon as their partitions are
 	// released.
 	if !r.proc.WaitContext(stopCtx) {
+		stopTable()
 		return r.graceExceeded(stopCtx)
 	}
+	stopTable()
 	closeErr := r.closeAll(stopCtx)
 	if !stopping {
 		return errors.Join(runErr, closeErr)
@@ -365,6 +414,42 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	r.log.Info("stopped cleanly")
 	return nil
+}
+
+// runTable runs the lookup table's supervisor, if there is a table. Its
+// error channel yields only a fatal fault; stop ends it and waits.
+func (r *Runner) runTable() (fatal <-chan error, stop func()) {
+	if r.table == nil {
+		return nil, func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc, ended := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(ended)
+		if err := r.table.Run(ctx); err != nil {
+			errc <- err
+		}
+	}()
+	var once sync.Once
+	return errc, func() { once.Do(func() { cancel(); <-ended }) }
+}
+
+// awaitTable waits until the lookup table has first caught up with its
+// topic (it logs its progress meanwhile): records are not processed
+// before, so that a key already in the table is never asked of the API.
+// It returns the table's fatal error, or nil when ctx ends first.
+func (r *Runner) awaitTable(ctx context.Context, fatal <-chan error) error {
+	if r.table == nil {
+		return nil
+	}
+	select {
+	case <-r.table.Recovered():
+		return nil
+	case err := <-fatal:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
 }
 
 // graceExceeded closes what is open (each close bounded by the expired
@@ -398,6 +483,13 @@ func (r *Runner) close(ctx context.Context) error {
 	if r.sink != nil {
 		if err := r.sink.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("closing sink: %w", err))
+		}
+	}
+	if r.table != nil {
+		// Its supervisor has returned (Run stops it first, and a Runner
+		// that never ran never started it).
+		if err := r.table.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the lookup table: %w", err))
 		}
 	}
 	if r.http != nil {

@@ -35,6 +35,11 @@ type Topology struct {
 	StartOffset pipeline.StartOffset
 	// Enrich is the enrichment rule and API; an empty rule enriches nothing.
 	Enrich Enrichment
+	// Lookup is the table kept in Kafka that records matching the rule are
+	// looked up in before the API; a zero Lookup has none. What a miss
+	// becomes is Pipeline.LookupMiss; the cache of API answers is
+	// Pipeline.CacheTTL and CacheSize.
+	Lookup Lookup
 	// Sink sizes and names the output batches and chooses their format.
 	// Its Schema is set from ParquetSchema; leave it nil.
 	Sink sinks.Config
@@ -64,6 +69,17 @@ type Enrichment struct {
 	Client enrich.Config
 }
 
+// Lookup is the table of known answers and the key records are looked up by.
+type Lookup struct {
+	// Table is the compacted topic and where its view is kept; an empty
+	// Table.Topic means no table.
+	Table pipeline.TableConfig
+	// Key is a field name or an expression over the record's top-level
+	// fields (like Enrich.When) whose value is the record's key in the
+	// table, and in the cache of API answers. Required with a table.
+	Key string
+}
+
 // S3 names the output bucket and how to reach it.
 type S3 struct {
 	Bucket string
@@ -85,6 +101,10 @@ func (t *Topology) SetDefaults() {
 	// defaults is one place to read them from (--help does).
 	t.Enrich.Client.SetDefaults()
 	t.Pipeline.EnrichWorkers = cmp.Or(t.Pipeline.EnrichWorkers, t.Enrich.Client.Concurrency)
+	t.Lookup.Table.SetDefaults()
+	if t.Lookup.Table.Topic != "" && t.Pipeline.LookupMiss == "" && t.Enrich.Client.URL != "" {
+		t.Pipeline.LookupMiss = pipeline.LookupMissAPI
+	}
 	t.Pipeline.SetDefaults()
 	t.Topics.SetDefaults()
 	t.Sink.SetDefaults()
@@ -136,9 +156,15 @@ func (t Topology) Validate() error {
 		if _, err := enrich.CompileRule(t.Enrich.When); err != nil {
 			return fmt.Errorf("enrich-when: %w", err)
 		}
-		if err := t.Enrich.Client.Validate(); err != nil {
-			return err
+		// With a table whose misses never go to the API, there may be no API.
+		if t.Enrich.Client.URL != "" || t.Lookup.Table.Topic == "" {
+			if err := t.Enrich.Client.Validate(); err != nil {
+				return err
+			}
 		}
+	}
+	if err := t.validateLookup(); err != nil {
+		return err
 	}
 	if t.ShutdownGrace < time.Second {
 		return fmt.Errorf("shutdown-grace: %s is too short to flush and commit (at least 1s)", t.ShutdownGrace)
@@ -170,3 +196,41 @@ func (t Topology) OutputSchema() (*schema.Schema, error) {
 // redacted (the S3 secret key, the SASL password, the enrichment headers):
 // slog's JSON handler would otherwise encode the fields themselves.
 func (t Topology) LogValue() slog.Value { return slog.StringValue(fmt.Sprintf("%+v", t)) }
+
+// validateLookup checks the lookup table, its key, the miss mode and the
+// cache against each other and the enrichment settings.
+func (t Topology) validateLookup() error {
+	l, miss, api := t.Lookup, t.Pipeline.LookupMiss, t.Enrich.Client.URL != ""
+	if l.Key != "" {
+		if _, err := enrich.CompileKey(l.Key); err != nil {
+			return fmt.Errorf("lookup-key: %w", err)
+		}
+	}
+	if t.Pipeline.CacheTTL > 0 && !api {
+		return errors.New("cache-ttl: needs --enrich-url (it caches the API's answers)")
+	}
+	if l.Table.Topic == "" {
+		switch {
+		case l.Table.Dir != "":
+			return errors.New("lookup-dir: needs --lookup-topic")
+		case miss != "":
+			return errors.New("lookup-miss: needs --lookup-topic")
+		case l.Key != "" && t.Pipeline.CacheTTL == 0:
+			return errors.New("lookup-key: needs --lookup-topic or --cache-ttl")
+		}
+		return nil
+	}
+	switch p := t.Pipeline; {
+	case t.Enrich.When == "":
+		return errors.New("lookup-topic: needs --enrich-when (the rule picks the records to look up; 'true' for all)")
+	case l.Key == "":
+		return errors.New("lookup-key: required with --lookup-topic (the record's field, or an expression, holding its key in the table)")
+	case l.Table.Topic == p.InputTopic || l.Table.Topic == p.DLQTopic || l.Table.Topic == p.ParkingTopic:
+		return fmt.Errorf("lookup-topic: %q is also the input, DLQ or parking topic", l.Table.Topic)
+	case miss == "":
+		return errors.New("lookup-miss: required without --enrich-url: retry or pass")
+	case miss == pipeline.LookupMissAPI && !api:
+		return errors.New("lookup-miss: api needs --enrich-url")
+	}
+	return t.Lookup.Table.Validate()
+}

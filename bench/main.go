@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.Quick, "quick", false, "small sizes: every workload in a few minutes")
-	fs.StringVar(&o.Only, "only", "", "comma-separated workloads to run, e.g. 1,3 (5 comes with 1; r is the rebalance pause; p and h are the CPU and heap profiles); default all")
+	fs.StringVar(&o.Only, "only", "", "comma-separated workloads to run, e.g. 1,3 (5 comes with 1; t is the lookup table, compared with 1; r is the rebalance pause; p and h are the CPU and heap profiles); default all")
 	fs.StringVar(&o.Out, "out", "bench/results", "directory of the JSON results and profiles")
 	fs.BoolVar(&o.Embedded, "embedded", false, "use the embedded broker and S3 even when the real ones can start")
 	fs.BoolVar(&o.Profile, "profile", true, "profile in-process runs: pass-through (CPU, allocations) and backlog (heap)")
@@ -155,6 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}{
 		{"1", "1 pass-through + 5 S3 objects", b.passThrough},
 		{"2", "2 enrichment", b.enrichment},
+		{"t", "t lookup table", b.table},
 		{"3", "3 outage", b.outage},
 		{"4", "4 backlog memory", b.backlog},
 		{"r", "r rebalance pause", b.rebalance},

@@ -31,6 +31,7 @@ type results struct {
 	PassThrough  *passResult      `json:"pass_through,omitempty"`
 	Objects      *objectsResult   `json:"s3_objects,omitempty"`
 	Enrichment   *enrichResult    `json:"enrichment,omitempty"`
+	Table        *tableResult     `json:"lookup_table,omitempty"`
 	Outage       *outageResult    `json:"outage,omitempty"`
 	Backlog      *backlogResult   `json:"backlog,omitempty"`
 	Rebalance    *rebalanceResult `json:"rebalance,omitempty"`

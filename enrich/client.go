@@ -176,3 +176,19 @@ func (c *Client) Close() {
 // NeedsFields reports whether Enrich reads the fields argument (the URL has
 // {field} placeholders); when it does not, callers need not decode records.
 func (c *Client) NeedsFields() bool { return !c.url.plain }
+
+// RequestKey identifies the request Enrich would send for a record: the
+// method, the URL with its placeholders filled in and, for methods that
+// send the record, the body. Two records with the same RequestKey get the
+// same answer from a deterministic API, which is what a cache of answers
+// keys on when no lookup key is configured.
+func (c *Client) RequestKey(value []byte, fields map[string]any) (string, error) {
+	target, err := c.url.expand(fields)
+	if err != nil {
+		return "", err
+	}
+	if c.cfg.Method == http.MethodGet || c.cfg.Method == http.MethodDelete {
+		return c.cfg.Method + " " + target, nil
+	}
+	return c.cfg.Method + " " + target + "\n" + string(value), nil
+}

@@ -29,6 +29,20 @@ type Config struct {
 	// EnrichField is the output key under which the API's answer is stored.
 	// Default "enrichment".
 	EnrichField string
+	// LookupMiss says what becomes of a record that matches the rule but
+	// whose key the lookup table (Deps.Table) lacks: "api" (ask the API),
+	// "retry" (transient: around the DLQ, the table may not have caught
+	// up) or "pass" (written unenriched, _redrive.lookup_miss true). The
+	// topology sets it ("api" when there is an API). Unused without a
+	// table.
+	LookupMiss string
+	// CacheTTL keeps each API answer this long, for the records with the
+	// same lookup key (Deps.Key) or, without one, the same request.
+	// Default 0: no cache.
+	CacheTTL time.Duration
+	// CacheSize bounds the answers kept; the least recently used goes
+	// first. Default 10000.
+	CacheSize int
 	// MaxRecordBytes parks records whose value is larger. Default 1 MiB.
 	MaxRecordBytes int
 	// MaxPending is the number of records per partition that may be in
@@ -93,6 +107,7 @@ func (c *Config) SetDefaults() {
 	c.PartitionTime = cmp.Or(c.PartitionTime, PartitionTimeRecord)
 	c.EnrichField = cmp.Or(c.EnrichField, "enrichment")
 	c.MaxRecordBytes = cmp.Or(c.MaxRecordBytes, 1<<20)
+	c.CacheSize = cmp.Or(c.CacheSize, 10000)
 	c.MaxPending = cmp.Or(c.MaxPending, 20000)
 	c.MaxPendingBytes = cmp.Or(c.MaxPendingBytes, 16<<20)
 	c.MaxPendingBytesTotal = cmp.Or(c.MaxPendingBytesTotal, 64<<20)
@@ -120,6 +135,12 @@ func (c Config) Validate() error {
 		return errors.New("parking-topic: required")
 	case c.InputTopic == c.DLQTopic || c.InputTopic == c.ParkingTopic || c.DLQTopic == c.ParkingTopic:
 		return fmt.Errorf("input-topic, dlq-topic and parking-topic must differ (got %q, %q, %q)", c.InputTopic, c.DLQTopic, c.ParkingTopic)
+	case c.LookupMiss != "" && c.LookupMiss != LookupMissAPI && c.LookupMiss != LookupMissRetry && c.LookupMiss != LookupMissPass:
+		return fmt.Errorf("lookup-miss: %q is not api, retry or pass", c.LookupMiss)
+	case c.CacheTTL < 0:
+		return fmt.Errorf("cache-ttl: must not be negative, got %s", c.CacheTTL)
+	case c.CacheSize < 1:
+		return fmt.Errorf("cache-size: must be positive, got %d", c.CacheSize)
 	case c.MaxRecordBytes < 1:
 		return fmt.Errorf("max-record-bytes: must be positive, got %d", c.MaxRecordBytes)
 	case c.MaxPending < 1:

@@ -23,6 +23,8 @@ type metrics struct {
 	lag                                         *prometheus.GaugeVec
 	latency                                     *prometheus.HistogramVec
 	timeFallbacks                               *prometheus.CounterVec
+	// tableHits and tableMisses count lookups in the table (Deps.Table).
+	tableHits, tableMisses prometheus.Counter
 	// The latency histograms of the input and DLQ topics, looked up once
 	// by New: they observe every record.
 	latencyInput, latencyDLQ prometheus.Observer
@@ -35,6 +37,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "redrive_records_routed_total",
 			Help: "Records by route: direct (to S3, no enrichment needed), enriched (to S3), dlq, parked, handoff (back to the DLQ on a revoke).",
 		}, []string{"route"}),
+		tableHits: f.NewCounter(prometheus.CounterOpts{
+			Name: "redrive_lookup_table_hits_total",
+			Help: "Records that matched the rule and whose key the lookup table held: enriched from the table.",
+		}),
+		tableMisses: f.NewCounter(prometheus.CounterOpts{
+			Name: "redrive_lookup_table_misses_total",
+			Help: "Records that matched the rule and whose key the lookup table lacked, or that had no key: handled by --lookup-miss.",
+		}),
 		timeFallbacks: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "redrive_event_time_fallbacks_total",
 			Help: "Records dated by a fallback instead of the configured partition time: missing or unparseable (field:NAME absent or not a time: the record timestamp is used), no_record_time (no Kafka timestamp: the clock is used).",
@@ -98,13 +108,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // Stats are running totals of the processor, for progress reports.
 type Stats struct {
 	in, inDLQ, enriched, toSink, toDLQ, parked, handedOff, letGo atomic.Int64
+	fromTable, fromCache                                         atomic.Int64
 }
 
 // Snapshot is a copy of Stats at one moment.
 type Snapshot struct {
 	In        int64 // records read from the main topic
 	InDLQ     int64 // records read from the DLQ topic
-	Enriched  int64 // successful enrichments
+	Enriched  int64 // successful enrichments by the API
+	FromTable int64 // records enriched from the lookup table
+	FromCache int64 // records enriched from the cache of API answers
 	ToSink    int64 // records durable in the sink
 	ToDLQ     int64 // records written to the DLQ after a failed attempt
 	Parked    int64 // records written to the parking topic
@@ -116,6 +129,6 @@ func (s *Stats) snapshot() Snapshot {
 	return Snapshot{
 		In: s.in.Load(), InDLQ: s.inDLQ.Load(), Enriched: s.enriched.Load(),
 		ToSink: s.toSink.Load(), ToDLQ: s.toDLQ.Load(), Parked: s.parked.Load(), HandedOff: s.handedOff.Load(),
-		LetGo: s.letGo.Load(),
+		LetGo: s.letGo.Load(), FromTable: s.fromTable.Load(), FromCache: s.fromCache.Load(),
 	}
 }

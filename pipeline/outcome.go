@@ -26,6 +26,10 @@ func (p *Processor) enriched(rec *record, answer json.RawMessage, err error) {
 	}
 	if err == nil {
 		p.stats.enriched.Add(1)
+		rec.source = SourceAPI
+		if p.cache != nil && rec.cacheKey != "" {
+			p.cache.add(rec.cacheKey, answer)
+		}
 		p.toSink(rec, answer)
 		return
 	}
@@ -36,20 +40,25 @@ func (p *Processor) enriched(rec *record, answer json.RawMessage, err error) {
 		// stopping. Hand the record on unchanged.
 		p.handoff(rec)
 	case enrich.IsRetryable(err):
-		next, park, reason := p.cfg.Retry.Failed(rec.env, p.now(), string(class), err)
-		if park {
-			rec.env = next
-			p.forwardPark(rec, reason)
-			return
-		}
-		rec.env = next
-		p.metrics.dlqAttempt.Observe(float64(next.Attempt))
-		p.stats.toDLQ.Add(1)
-		p.metrics.dlq.Inc()
-		p.forward(rec, p.cfg.DLQTopic, rec.part.id)
+		p.toDLQ(rec, string(class), err)
 	default:
 		p.park(rec, string(class), err)
 	}
+}
+
+// toDLQ sends a record that failed transiently around the DLQ, or parks
+// it when the retry policy says it has had enough.
+func (p *Processor) toDLQ(rec *record, class string, err error) {
+	next, park, reason := p.cfg.Retry.Failed(rec.env, p.now(), class, err)
+	rec.env = next
+	if park {
+		p.forwardPark(rec, reason)
+		return
+	}
+	p.metrics.dlqAttempt.Observe(float64(next.Attempt))
+	p.stats.toDLQ.Add(1)
+	p.metrics.dlq.Inc()
+	p.forward(rec, p.cfg.DLQTopic, rec.part.id)
 }
 
 // toSink hands a record to the S3 sink; its commit is released once the
@@ -61,6 +70,8 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		Offset:     rec.env.Origin.Offset,
 		Attempt:    rec.env.Attempt,
 		Enriched:   answer != nil,
+		Source:     rec.source,
+		LookupMiss: rec.lookupMiss,
 		ReceivedAt: rec.received.UTC(),
 		WrittenAt:  p.now().UTC(),
 	}

@@ -47,7 +47,7 @@ func TestRouting_ParquetRowsAndSchemaMismatch(t *testing.T) {
 		}
 	}
 	// Columns: id, category, qty, enrichment, then _redrive's topic,
-	// partition, offset, attempt, enriched, ...
+	// partition, offset, attempt, enriched, source, lookup_miss, ...
 	r1, r2 := items[0].Row, items[1].Row
 	if r1[0].Int64() != 1 || string(r1[1].ByteArray()) != "Y" || r1[2].Int64() != 3 || !r1[3].IsNull() {
 		t.Errorf("row 1 = %v", r1)
@@ -60,6 +60,9 @@ func TestRouting_ParquetRowsAndSchemaMismatch(t *testing.T) {
 	}
 	if r2[4].Kind() != parquet.ByteArray || string(r2[4].ByteArray()) != "in" {
 		t.Errorf("row 2 _redrive.topic = %v, want in", r2[4])
+	}
+	if !r1[9].IsNull() || string(r2[9].ByteArray()) != "api" || r2[10].Boolean() {
+		t.Errorf("_redrive.source %v and %v, lookup_miss %v; want null, api and false", r1[9], r2[9], r2[10])
 	}
 
 	parked := fwd.to("in.parking")

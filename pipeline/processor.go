@@ -42,8 +42,13 @@ type Sink interface {
 // Deps are the processor's collaborators.
 type Deps struct {
 	Matcher  Matcher  // nil: no record is enriched
-	Enricher Enricher // required when Matcher is set
-	Sink     Sink
+	Enricher Enricher // required when Matcher is set, unless Table answers misses (Config.LookupMiss)
+	// Table is the lookup table tried before the API; nil: none.
+	Table TableReader
+	// Key computes a record's lookup key (enrich.Key): required with
+	// Table; without it the cache keys on the request (RequestKey).
+	Key  Keyer
+	Sink Sink
 	// Schema, when set, makes the output Parquet rows of this schema
 	// (sinks.Item.Row) instead of JSON Lines; a record that does not fit
 	// it is parked as ClassSchemaMismatch.
@@ -81,6 +86,11 @@ type Processor struct {
 	// enricherNeedsFields: the enricher reads decoded fields (URL
 	// templates); true unless it says otherwise.
 	enricherNeedsFields bool
+	// keyNames are the fields the lookup key reads, nil when it may read
+	// any.
+	keyNames []string
+	// cache keeps the API's answers (Config.CacheTTL); nil: none.
+	cache *answerCache
 
 	// values is set by Options, whose consumer group copies every value
 	// out of its fetch and hands goka an empty one (copyingGroup): consume
@@ -109,8 +119,14 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 	if deps.Sink == nil || deps.Forwarder == nil {
 		return nil, errors.New("pipeline: Sink and Forwarder are required")
 	}
-	if deps.Matcher != nil && deps.Enricher == nil {
-		return nil, errors.New("pipeline: an enrichment rule needs an Enricher")
+	if deps.Matcher != nil && deps.Enricher == nil && (deps.Table == nil || cfg.LookupMiss == LookupMissAPI) {
+		return nil, errors.New("pipeline: an enrichment rule needs an Enricher (or a Table with LookupMiss retry or pass)")
+	}
+	if deps.Table != nil && deps.Key == nil {
+		return nil, errors.New("pipeline: a lookup Table needs a Key")
+	}
+	if cfg.CacheTTL > 0 && deps.Enricher == nil {
+		return nil, errors.New("cache-ttl: needs --enrich-url (it caches the API's answers)")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -148,6 +164,14 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 		if names, all := fl.Fields(); !all {
 			p.ruleNames = append([]string{}, names...) // non-nil even when empty
 		}
+	}
+	if deps.Key != nil {
+		if names, all := deps.Key.Fields(); !all {
+			p.keyNames = append([]string{}, names...)
+		}
+	}
+	if cfg.CacheTTL > 0 {
+		p.cache = newAnswerCache(cfg.CacheSize, cfg.CacheTTL, deps.Now, deps.Registerer)
 	}
 	p.ptime, _ = parsePartitionTime(cfg.PartitionTime) // validated above
 	p.pickNames = p.ruleNames
@@ -426,7 +450,7 @@ func (p *Processor) routeDue(rec *record) {
 		p.park(rec, ClassMalformed, err)
 		return
 	}
-	if p.deps.Enricher == nil {
+	if p.deps.Enricher == nil && p.deps.Table == nil {
 		// Enrichment was switched off since the record failed: it needs
 		// none now.
 		p.toSink(rec, nil)
@@ -437,11 +461,6 @@ func (p *Processor) routeDue(rec *record) {
 		return
 	}
 	p.enrich(rec)
-}
-
-// enrich queues a record for the API; the work queue's workers call it.
-func (p *Processor) enrich(rec *record) {
-	p.work.push(rec)
 }
 
 // callAPI is run by the work queue's workers.

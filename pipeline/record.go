@@ -25,7 +25,9 @@ type Meta struct {
 	Partition    int32      `json:"partition"` // kept across DLQ hops
 	Offset       int64      `json:"offset"`
 	Attempt      int        `json:"attempt"`                 // failed enrichment attempts before this output (0: first try, or none needed)
-	Enriched     bool       `json:"enriched"`                // the enrichment field holds an API answer
+	Enriched     bool       `json:"enriched"`                // the enrichment field holds an answer (of the API, the table or the cache)
+	Source       string     `json:"source,omitempty"`        // where the answer came from: table, api or cache; set whenever Enriched
+	LookupMiss   bool       `json:"lookup_miss,omitempty"`   // --lookup-miss pass wrote it unenriched: the table lacked its key
 	FirstFailure *time.Time `json:"first_failure,omitempty"` // first failed attempt, if any
 	ReplayedAt   *time.Time `json:"replayed_at,omitempty"`   // when an operator replayed it from parking, if ever
 	ReceivedAt   time.Time  `json:"received_at"`             // when this process read the record
@@ -134,6 +136,13 @@ func (m Meta) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(m.Attempt), 10)
 	b = append(b, `,"enriched":`...)
 	b = strconv.AppendBool(b, m.Enriched)
+	if m.Source != "" {
+		b = append(b, `,"source":`...)
+		b = appendJSONString(b, m.Source)
+	}
+	if m.LookupMiss {
+		b = append(b, `,"lookup_miss":true`...)
+	}
 	if m.FirstFailure != nil {
 		b = append(b, `,"first_failure":`...)
 		b = appendJSONTime(b, *m.FirstFailure)
@@ -201,6 +210,13 @@ type record struct {
 	tr       *tracker
 	entry    *entry
 	inSink   bool // added to the sink: counted in its partition's inSink
+	// source is where its enrichment came from (SourceTable, ...);
+	// lookupMiss marks a record --lookup-miss pass writes unenriched.
+	source     string
+	lookupMiss bool
+	// cacheKey is the key under which the API's answer is cached; "" when
+	// there is no cache.
+	cacheKey string
 	// finished is set when the record's commit is released or let go, so
 	// that a late acknowledgement of a write that was let go does nothing.
 	finished atomic.Bool

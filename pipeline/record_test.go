@@ -129,6 +129,9 @@ func TestMetaAppendJSONMatchesEncodingJSON(t *testing.T) {
 		{Topic: "orders", Partition: 3, Offset: 1 << 40, Attempt: 7, Enriched: true, FirstFailure: &ff, ReplayedAt: &rp,
 			ReceivedAt: time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC), WrittenAt: time.Now()},
 		{Topic: `we"ird\<topic>&é`, Partition: -1, Offset: -1},
+		{Topic: "t", Enriched: true, Source: SourceTable, ReplayedAt: &rp},
+		{Topic: "t", Enriched: true, Source: SourceCache, FirstFailure: &ff},
+		{Topic: "t", LookupMiss: true, Attempt: 3},
 	} {
 		want, err := json.Marshal(m)
 		if err != nil {

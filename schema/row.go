@@ -21,6 +21,8 @@ type Journey struct {
 	Offset       int64
 	Attempt      int
 	Enriched     bool
+	Source       string
+	LookupMiss   bool
 	FirstFailure *time.Time
 	ReplayedAt   *time.Time
 	ReceivedAt   time.Time
@@ -50,6 +52,12 @@ func (s *Schema) Row(dst parquet.Row, raw [][]byte, answer json.RawMessage, j Jo
 		row = append(row, val.Level(0, defLevel(c, val), i))
 	}
 	n := len(s.columns)
+	text := func(s string) parquet.Value {
+		if s == "" {
+			return parquet.NullValue()
+		}
+		return parquet.ByteArrayValue([]byte(s))
+	}
 	ts := func(t *time.Time) parquet.Value {
 		if t == nil {
 			return parquet.NullValue()
@@ -62,6 +70,8 @@ func (s *Schema) Row(dst parquet.Row, raw [][]byte, answer json.RawMessage, j Jo
 		parquet.Int64Value(j.Offset),
 		parquet.Int32Value(int32(min(j.Attempt, math.MaxInt32))),
 		parquet.BooleanValue(j.Enriched),
+		text(j.Source),
+		parquet.BooleanValue(j.LookupMiss),
 		ts(j.FirstFailure),
 		ts(j.ReplayedAt),
 		ts(&j.ReceivedAt),

@@ -202,6 +202,8 @@ var MetaColumns = []Column{
 	{Name: "offset", Type: Int64, Required: true},
 	{Name: "attempt", Type: Int32, Required: true},
 	{Name: "enriched", Type: Boolean, Required: true},
+	{Name: "source", Type: String},                       // table, api or cache; null when not enriched
+	{Name: "lookup_miss", Type: Boolean, Required: true}, // written unenriched by --lookup-miss pass
 	{Name: "first_failure", Type: Timestamp},
 	{Name: "replayed_at", Type: Timestamp},
 	{Name: "received_at", Type: Timestamp, Required: true},

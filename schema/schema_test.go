@@ -91,7 +91,7 @@ func TestParquetColumnOrder(t *testing.T) {
 	for _, path := range s.Parquet().Columns() {
 		got = append(got, strings.Join(path, "."))
 	}
-	want := "order_id amount qty paid ts items enrichment _redrive.topic _redrive.partition _redrive.offset _redrive.attempt _redrive.enriched _redrive.first_failure _redrive.replayed_at _redrive.received_at _redrive.written_at"
+	want := "order_id amount qty paid ts items enrichment _redrive.topic _redrive.partition _redrive.offset _redrive.attempt _redrive.enriched _redrive.source _redrive.lookup_miss _redrive.first_failure _redrive.replayed_at _redrive.received_at _redrive.written_at"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("columns\n got %s\nwant %s", strings.Join(got, " "), want)
 	}

@@ -73,7 +73,7 @@ func TestParquetBatches(t *testing.T) {
 				t.Fatalf("read %d rows, want 300", len(ls))
 			}
 			for i, l := range ls {
-				want := fmt.Sprintf(`{"id":"events/0@%d","n":%d,"_redrive":{"topic":"events","partition":0,"offset":%d,"attempt":0,"enriched":false,"received_at":"2026-05-06T07:00:00Z","written_at":"2026-05-06T07:00:00Z"}}`, i, i, i)
+				want := fmt.Sprintf(`{"id":"events/0@%d","n":%d,"_redrive":{"topic":"events","partition":0,"offset":%d,"attempt":0,"enriched":false,"lookup_miss":false,"received_at":"2026-05-06T07:00:00Z","written_at":"2026-05-06T07:00:00Z"}}`, i, i, i)
 				if string(l) != want {
 					t.Fatalf("row %d:\n got %s\nwant %s", i, l, want)
 				}

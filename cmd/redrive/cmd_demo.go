@@ -98,6 +98,7 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error 
 	defer store.Close()
 	apiCfg := mockapi.Config{Latency: 5 * time.Millisecond, ErrorRate: c.errorRate, PermanentRate: 0.01, GarbageRate: 0.005, Outages: []mockapi.Window{window}, Seed: 7}
 	api := mockapi.New(apiCfg)
+	outageEnd := time.Now().Add(window.Start + window.Duration) // the mock's windows count from New
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -108,12 +109,18 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error 
 	go func() { defer apiWG.Done(); api.Serve(apiCtx, ln) }() //nolint:errcheck // returns nil on stop
 	defer func() { stopAPI(); apiWG.Wait() }()
 
+	known, err := fillProfiles(kafka.Brokers(), c.partitions, samples)
+	if err != nil {
+		return err
+	}
+
 	topo := redrive.Topology{
 		Kafka:       pipeline.Kafka{Brokers: kafka.Brokers()},
 		Pipeline:    pipeline.Config{Group: "redrive-demo", InputTopic: "events", DLQTopic: "events.dlq", ParkingTopic: "events.parking"},
 		Topics:      pipeline.Topics{Create: true, Partitions: int32(c.partitions)},
 		StartOffset: pipeline.StartOldest,
 		Enrich:      redrive.Enrichment{When: `category == "X"`},
+		Lookup:      redrive.Lookup{Table: pipeline.TableConfig{Topic: profilesTopic}, Key: "user_id"},
 		Sink:        sinks.Config{Prefix: "events", MaxAge: 2 * time.Second, Format: c.format},
 		S3:          redrive.S3{Bucket: bucket},
 		HTTPAddr:    "127.0.0.1:0",
@@ -125,6 +132,7 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error 
 	topo.Enrich.Client.BreakerOpenFor = time.Second
 	topo.Pipeline.Retry.Base = 500 * time.Millisecond
 	topo.Pipeline.Retry.MaxDelay = 4 * time.Second
+	topo.Pipeline.CacheTTL = time.Minute
 	topo.S3.Client = sinks.S3ClientConfig{Endpoint: store.URL, PathStyle: true, AccessKeyID: "demo", SecretAccessKey: "demo"}
 
 	reg := prometheus.NewRegistry()
@@ -139,6 +147,8 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error 
 
 	fmt.Fprintf(stdout, "redrive demo: %d records into topic %q (%d partitions); %s of them match %s\n",
 		len(samples), "events", c.partitions, fmt.Sprint(countMatching(samples)), topo.Enrich.When)
+	fmt.Fprintf(stdout, "lookup table: compacted topic %q holds %d of the %d users; the API answers the others (cached for %s)\n",
+		profilesTopic, known, countUsers(samples), topo.Pipeline.CacheTTL)
 	fmt.Fprintf(stdout, "mock API: %.0f%% transient errors, 1%% permanent, 0.5%% garbage, outage %s after start; metrics on http://%s/metrics\n\n",
 		c.errorRate*100, c.outage, r.HTTPAddr())
 	if err := produceSamples(kafka.Brokers(), "events", samples); err != nil {
@@ -153,7 +163,7 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return summarize(ctx, c, topo, bucket, done, reg, stdout)
+	return summarize(ctx, c, topo, bucket, done, reg, sourceTally{outageEnd: outageEnd}, window, stdout)
 }
 
 // waitDemo prints progress every second until every record is in S3 or
@@ -165,8 +175,8 @@ func waitDemo(ctx context.Context, timeout time.Duration, total int64, r *redriv
 	start := time.Now()
 	for {
 		s := r.Stats()
-		fmt.Fprintf(stdout, "%5.1fs  in %5d  enriched %5d  to S3 %5d  DLQ trips %5d  parked %4d\n",
-			time.Since(start).Seconds(), s.In, s.Enriched, s.ToSink, s.ToDLQ, s.Parked)
+		fmt.Fprintf(stdout, "%5.1fs  in %5d  from table %5d  cache %4d  API %4d  to S3 %5d  DLQ trips %5d  parked %4d\n",
+			time.Since(start).Seconds(), s.In, s.FromTable, s.FromCache, s.Enriched, s.ToSink, s.ToDLQ, s.Parked)
 		if s.ToSink+s.Parked >= total {
 			return s, nil
 		}
@@ -181,12 +191,12 @@ func waitDemo(ctx context.Context, timeout time.Duration, total int64, r *redriv
 }
 
 // summarize copies the objects out of S3 and checks the count.
-func summarize(ctx context.Context, c demoConfig, topo redrive.Topology, bucket string, s pipeline.Snapshot, reg *prometheus.Registry, stdout io.Writer) error {
+func summarize(ctx context.Context, c demoConfig, topo redrive.Topology, bucket string, s pipeline.Snapshot, reg *prometheus.Registry, src sourceTally, outage mockapi.Window, stdout io.Writer) error {
 	client, err := sinks.NewS3Client(ctx, topo.S3.Client)
 	if err != nil {
 		return err
 	}
-	objects, lines, err := downloadAll(ctx, client, bucket, c.output)
+	objects, lines, err := downloadAll(ctx, client, bucket, c.output, src.add)
 	if err != nil {
 		return err
 	}
@@ -198,7 +208,9 @@ func summarize(ctx context.Context, c demoConfig, topo redrive.Topology, bucket 
 	if int64(lines)+s.Parked != produced {
 		return fmt.Errorf("demo: %d in S3 + %d parked != %d produced", lines, s.Parked, produced)
 	}
-	fmt.Fprintf(stdout, "S3 records + parked = produced: nothing lost.\n\n")
+	fmt.Fprintf(stdout, "S3 records + parked = produced: nothing lost.\n")
+	src.report(stdout, outage)
+	fmt.Fprintln(stdout)
 	fmt.Fprintf(stdout, "The objects are in %s/ (copied from s3://%s).\n", c.output, bucket)
 	if c.format == sinks.FormatParquet {
 		return printDuckDBQuery(c, topo, stdout)
@@ -235,7 +247,7 @@ func printDuckDBQuery(c demoConfig, topo redrive.Topology, stdout io.Writer) err
 }
 
 // downloadAll copies every object of the bucket under dir and counts lines.
-func downloadAll(ctx context.Context, client *s3.Client, bucket, dir string) (objects, lines int, err error) {
+func downloadAll(ctx context.Context, client *s3.Client, bucket, dir string, each func(line []byte)) (objects, lines int, err error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return 0, 0, err
 	}
@@ -253,6 +265,9 @@ func downloadAll(ctx context.Context, client *s3.Client, bucket, dir string) (ob
 		}
 		objects++
 		lines += len(ls)
+		for _, l := range ls {
+			each(l)
+		}
 		return nil
 	})
 	return objects, lines, err
@@ -321,11 +336,7 @@ func countMatching(samples [][]byte) int {
 // produceSamples writes the samples keyed by their user_id, as an upstream
 // service would.
 func produceSamples(brokers []string, topic string, samples [][]byte) error {
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.RequiredAcks = sarama.WaitForAll
-	p, err := sarama.NewSyncProducer(brokers, cfg)
+	p, err := sarama.NewSyncProducer(brokers, demoSaramaConfig())
 	if err != nil {
 		return fmt.Errorf("demo producer: %w", err)
 	}
@@ -349,6 +360,16 @@ func produceSamples(brokers []string, topic string, samples [][]byte) error {
 		}
 	}
 	return flush()
+}
+
+// demoSaramaConfig is the config of the demo's own clients (producers of
+// the samples and profiles, the admin creating the profiles topic).
+func demoSaramaConfig() *sarama.Config {
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_6_0_0
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	return cfg
 }
 
 // userID extracts "user_id" cheaply for the key; malformed samples get "".

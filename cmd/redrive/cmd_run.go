@@ -152,6 +152,16 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.value(intValue[uint32]{&e.BreakerFailures}, "breaker-failures", "consecutive transient failures that open the circuit breaker")
 	fs.duration(&e.BreakerOpenFor, "breaker-open-for", d.Enrich.Client.BreakerOpenFor, "how long the breaker stays open before a probe request")
 
+	l := &t.Lookup
+	fs.str(&l.Table.Topic, "lookup-topic", "", "compacted topic of key → JSON value records: records matching --enrich-when are enriched from it first, without the API (empty: no table)")
+	fs.str(&l.Key, "lookup-key", "", `record field holding its key in the table and the cache, or an expression like --enrich-when, e.g. 'region + ":" + user_id'`)
+	fs.str(&l.Table.Dir, "lookup-dir", "", "keep the table on disk (LevelDB) in this directory instead of in memory (default: memory)")
+	l.Table.MaxBytes = d.Lookup.Table.MaxBytes
+	fs.value(byteSize{&l.Table.MaxBytes}, "lookup-max-bytes", "bound of the table in memory (keys and values plus 80 bytes each); keys beyond it are not kept and read as misses")
+	fs.str(&t.Pipeline.LookupMiss, "lookup-miss", "", "what a record whose key the table lacks becomes: api (ask the API), retry (around the DLQ: the table may catch up) or pass (written unenriched, _redrive.lookup_miss) (default: api with --enrich-url)")
+	fs.duration(&t.Pipeline.CacheTTL, "cache-ttl", 0, "keep each API answer this long for the records with the same --lookup-key, or the same request; 0s: no cache")
+	fs.integer(&t.Pipeline.CacheSize, "cache-size", d.Pipeline.CacheSize, "API answers cached at most; the least recently used goes first")
+
 	fs.str(&t.S3.Bucket, "s3-bucket", "", "output bucket (credentials from the AWS default chain: env, IRSA, instance role)")
 	fs.str(&t.Sink.Prefix, "s3-prefix", "", "object key prefix")
 	fs.str(&t.S3.Client.Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL (empty: AWS)")
@@ -219,8 +229,8 @@ func (c *runConfig) finish() (redrive.Topology, error) {
 	if t.Enrich.When == "" && t.Enrich.Client.URL != "" {
 		return t, fmt.Errorf("enrich-url is set but enrich-when is empty: no record would be enriched (use enrich-when 'true' to enrich all)")
 	}
-	if t.Enrich.When != "" && t.Enrich.Client.URL == "" {
-		return t, fmt.Errorf("enrich-url: required with enrich-when")
+	if t.Enrich.When != "" && t.Enrich.Client.URL == "" && t.Lookup.Table.Topic == "" {
+		return t, fmt.Errorf("enrich-url: required with enrich-when (or --lookup-topic with --lookup-miss retry or pass)")
 	}
 	if _, err := c.log.logger(io.Discard); err != nil {
 		return t, err

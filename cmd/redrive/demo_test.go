@@ -37,6 +37,16 @@ func TestDemoAccountsForEveryRecord(t *testing.T) {
 	if parked < 3 {
 		t.Fatalf("only %d parked; the samples hold malformed records", parked)
 	}
+	// The profiles table answers for most users: records of its users are
+	// enriched from it, on their first attempt, outage or not.
+	src := regexp.MustCompile(`enriched (\d+) records: (\d+) from the lookup table, (\d+) from the cache, (\d+) from the API`).FindStringSubmatch(stdout.String())
+	trips := regexp.MustCompile(`(\d+) of the (\d+) records enriched from the table were written to S3 before it ended; (\d+) of them took a DLQ trip`).FindStringSubmatch(stdout.String())
+	if src == nil || trips == nil {
+		t.Fatalf("no lookup table summary in:\n%s", stdout.String())
+	}
+	if table := atoi(src[2]); table == 0 || table < atoi(src[4]) || atoi(trips[3]) != 0 {
+		t.Fatalf("lookup summary %q / %q: want most enrichments from the table, none of them after a DLQ trip", src[0], trips[0])
+	}
 	var files int
 	filepath.WalkDir(out, func(_ string, d os.DirEntry, _ error) error { //nolint:errcheck
 		if d != nil && !d.IsDir() {

@@ -33,10 +33,14 @@ func TestEveryBadFlagValueIsNamedFirst(t *testing.T) {
 		t.Fatalf("found only %d numeric flags to try: %v", len(bad), bad)
 	}
 	enrich := []string{"--enrich-when=true", "--enrich-url=http://api/x"}
+	lookup := []string{"--lookup-topic=profiles", "--lookup-key=user_id"}
 	for name, value := range bad {
 		args := append([]string{"--" + name + "=" + value}, minimalRun...)
-		if strings.HasPrefix(name, "enrich-") || strings.HasPrefix(name, "breaker-") {
+		if strings.HasPrefix(name, "enrich-") || strings.HasPrefix(name, "breaker-") || strings.HasPrefix(name, "cache-") {
 			args = append(args, enrich...)
+		}
+		if strings.HasPrefix(name, "lookup-") {
+			args = append(append(args, enrich...), lookup...)
 		}
 		_, err := parseRunArgs(args)
 		if err == nil {
@@ -64,4 +68,41 @@ func isNumber(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// The lookup flags' own refusals, and the settings they need from each
+// other, also name the flag first.
+func TestEveryBadLookupSettingIsNamedFirst(t *testing.T) {
+	enrich := []string{"--enrich-when=true", "--enrich-url=http://api/x"}
+	table := []string{"--enrich-when=true", "--lookup-topic=profiles", "--lookup-key=user_id"}
+	for _, c := range []struct {
+		flag string
+		args []string
+	}{
+		{"lookup-miss", append([]string{"--lookup-miss=sometimes"}, append(enrich, "--lookup-topic=profiles", "--lookup-key=user_id")...)},
+		{"lookup-miss", table}, // no API: retry or pass must be chosen
+		{"lookup-miss", append([]string{"--lookup-miss=api"}, table...)},   // api without an API
+		{"lookup-miss", append([]string{"--lookup-miss=pass"}, enrich...)}, // no table
+		{"lookup-key", append([]string{"--lookup-miss=pass", "--lookup-key=user_id +"}, "--enrich-when=true", "--lookup-topic=profiles")},
+		{"lookup-key", append([]string{"--lookup-miss=pass"}, "--enrich-when=true", "--lookup-topic=profiles")},
+		{"lookup-key", append([]string{"--lookup-key=user_id"}, enrich...)}, // neither a table nor a cache
+		{"lookup-topic", []string{"--lookup-topic=profiles", "--lookup-key=user_id", "--lookup-miss=pass"}},
+		{"lookup-topic", append([]string{"--lookup-topic=orders", "--lookup-key=user_id"}, enrich...)},
+		{"lookup-dir", append([]string{"--lookup-dir=/tmp/x"}, enrich...)},
+		{"lookup-max-bytes", append([]string{"--lookup-max-bytes=1KiB", "--lookup-miss=pass"}, table...)},
+		{"cache-ttl", []string{"--cache-ttl=1m", "--lookup-topic=profiles", "--lookup-key=user_id", "--lookup-miss=pass", "--enrich-when=true"}},
+	} {
+		_, err := parseRunArgs(append(c.args, minimalRun...))
+		if err == nil {
+			t.Errorf("%q accepted", c.args)
+			continue
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, c.flag+":") {
+			t.Errorf("%q: error %q does not begin with %s:", c.args, msg, c.flag)
+		}
+	}
+	ok := append([]string{"--lookup-miss=retry"}, table...)
+	if _, err := parseRunArgs(append(ok, minimalRun...)); err != nil {
+		t.Errorf("a table without an API, misses retried: %v", err)
+	}
 }

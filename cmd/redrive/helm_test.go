@@ -1121,6 +1121,7 @@ enrich:
   headersSecret: {name: api-token}
   breakerFailures: 3
   breakerOpenFor: 20s
+lookup: {topic: profiles, key: user_id, miss: retry, dir: /tmp/lookup, maxBytes: 64MiB, cacheTtl: 5m, cacheSize: 500}
 s3: {bucket: b, prefix: p, endpoint: "http://minio:9000", region: eu-west-1, pathStyle: true}
 batch:
   maxRecords: 100
@@ -1354,7 +1355,11 @@ func exportedMetrics(t *testing.T) metricSet {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.labels["up"] = nil // Prometheus's own series per target
 
-	if _, err := enrich.New(enrich.Config{URL: "http://127.0.0.1:1/x"}, enrich.WithRegisterer(reg)); err != nil {
+	client, err := enrich.New(enrich.Config{URL: "http://127.0.0.1:1/x"}, enrich.WithRegisterer(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.NewTable(pipeline.TableConfig{Topic: "profiles"}, nil, nil, pipeline.WithTableRegisterer(reg)); err != nil {
 		t.Fatal(err)
 	}
 	store, err := sinks.NewDirStore(t.TempDir())
@@ -1366,8 +1371,8 @@ func exportedMetrics(t *testing.T) metricSet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { batcher.Close(t.Context()) })
-	_, err = pipeline.New(pipeline.Config{Group: "g", InputTopic: "in", DLQTopic: "in.dlq", ParkingTopic: "in.parking"},
-		pipeline.Deps{Sink: batcher, Forwarder: nopForwarder{}, Registerer: reg})
+	_, err = pipeline.New(pipeline.Config{Group: "g", InputTopic: "in", DLQTopic: "in.dlq", ParkingTopic: "in.parking", CacheTTL: time.Minute},
+		pipeline.Deps{Sink: batcher, Forwarder: nopForwarder{}, Enricher: client, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
