@@ -52,11 +52,11 @@ func (s *Schema) Row(dst parquet.Row, raw [][]byte, answer json.RawMessage, j Jo
 		row = append(row, val.Level(0, defLevel(c, val), i))
 	}
 	n := len(s.columns)
-	text := func(s string) parquet.Value {
-		if s == "" {
+	text := func(v string) parquet.Value {
+		if v == "" {
 			return parquet.NullValue()
 		}
-		return parquet.ByteArrayValue([]byte(s))
+		return parquet.ByteArrayValue([]byte(v))
 	}
 	ts := func(t *time.Time) parquet.Value {
 		if t == nil {
