@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/peterbourgon/ff/v4"
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 )
 
 // parseOptions are the options every command line is parsed with: flags
@@ -30,37 +28,44 @@ func bindConfigFlag(fs flagSet, p *string) {
 }
 
 // parseYAMLConfig reads a YAML mapping whose keys are flag names, as
-// `redrive run --print-config` writes it. A list is joined with commas (the
-// list flags' syntax), a null leaves the flag alone; nested mappings are
-// refused, naming the key, since no flag takes one.
+// `redrive run --print-config` writes it. Each value is taken as it is
+// written: YAML's typing is not applied, so `http-addr: off` is the text
+// "off" (YAML 1.1 would read false) and `gzip-level: 010` is 010, as on the
+// command line. A list is joined with commas (the list flags' syntax), a
+// null leaves the flag alone; nested mappings are refused, naming the key,
+// since no flag takes one.
 func parseYAMLConfig(r io.Reader, set func(name, value string) error) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	j, err := yaml.YAMLToJSON(b)
-	if err != nil {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(r).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file
+		}
 		return fmt.Errorf("config: %w", err)
 	}
-	if bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
-		return nil // an empty file
+	root := resolve(doc.Content[0])
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil // a file holding only comments or null
 	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		return fmt.Errorf("config: want a mapping of flag names to values: %w", err)
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("config: want a mapping of flag names to values, line %d", root.Line)
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
+	values := map[string]*string{}
+	var keys []string
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i].Value
+		v, err := configValue(k, root.Content[i+1])
+		if err != nil {
+			return err
+		}
+		if _, dup := values[k]; dup {
+			return fmt.Errorf("config: %s: given twice (line %d)", k, root.Content[i].Line)
+		}
+		values[k] = v
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v, err := configValue(k, m[k])
-		if err != nil {
-			return err
-		}
+		v := values[k]
 		if v == nil {
 			continue
 		}
@@ -77,6 +82,14 @@ func parseYAMLConfig(r io.Reader, set func(name, value string) error) error {
 	return nil
 }
 
+// resolve follows a YAML alias to the node it names.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
 // isRunFlag reports whether name is a flag of `redrive run`.
 func isRunFlag(name string) bool {
 	var c runConfig
@@ -86,21 +99,18 @@ func isRunFlag(name string) bool {
 	return ok
 }
 
-// configValue is the flag value of a YAML value, nil for null.
-func configValue(key string, v any) (*string, error) {
-	var s string
-	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case string:
-		s = x
-	case bool:
-		s = fmt.Sprint(x)
-	case json.Number:
-		s = x.String()
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
+// configValue is the flag value of a YAML value as written, nil for null.
+func configValue(key string, n *yaml.Node) (*string, error) {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return nil, nil
+		}
+		return &n.Value, nil
+	case yaml.SequenceNode:
+		parts := make([]string, len(n.Content))
+		for i, e := range n.Content {
 			p, err := configValue(key, e)
 			if err != nil {
 				return nil, err
@@ -113,9 +123,8 @@ func configValue(key string, v any) (*string, error) {
 			}
 			parts[i] = *p
 		}
-		s = strings.Join(parts, ",")
-	default:
-		return nil, fmt.Errorf("config: %s: a %T is not a flag value (keys are flag names, values strings, numbers, booleans or lists)", key, v)
+		s := strings.Join(parts, ",")
+		return &s, nil
 	}
-	return &s, nil
+	return nil, fmt.Errorf("config: %s: a mapping is not a flag value (keys are flag names, values strings, numbers, booleans or lists), line %d", key, n.Line)
 }

@@ -161,3 +161,22 @@ func TestDLQReadsARunConfigFile(t *testing.T) {
 		t.Errorf("dlq stats with a typo in the config: %v", err)
 	}
 }
+
+// Values are taken as written, not as YAML 1.1 types them: the documented
+// `http-addr: off` stays "off" (YAML 1.1 reads false), a prefix "no" stays
+// "no", and a boolean flag still takes true.
+func TestConfigFileValuesAreTakenAsWritten(t *testing.T) {
+	clearRedriveEnv(t)
+	cfg := writeConfig(t, "brokers: [k:9092]\ninput-topic: orders\ns3-bucket: b\nhttp-addr: off\ns3-prefix: no\ncreate-topics: true\npartition-layout: daily\n")
+	topo, err := parseRunArgs([]string{"--config", cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topo.HTTPAddr != "off" || topo.Sink.Prefix != "no" || !topo.Topics.Create || topo.Sink.PartitionLayout != "daily" {
+		t.Fatalf("http-addr %q, s3-prefix %q, create-topics %v, partition-layout %q; want off, no, true, daily",
+			topo.HTTPAddr, topo.Sink.Prefix, topo.Topics.Create, topo.Sink.PartitionLayout)
+	}
+	if _, err := parseRunArgs([]string{"--config", writeConfig(t, "brokers: [k:9092]\ninput-topic: a\ninput-topic: b\ns3-bucket: b\n")}); err == nil || !strings.Contains(err.Error(), "input-topic: given twice") {
+		t.Fatalf("a key given twice: %v", err)
+	}
+}
