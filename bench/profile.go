@@ -51,7 +51,7 @@ var stages = []struct{ name, re string }{
 	{"JSON decode for the rule (pipeline ruleFields / decodeFields)", `pipeline\.\(\*Processor\)\.ruleFields|pipeline\.decodeFields`},
 	{"JSON validation (pipeline.validateObject)", `pipeline\.validateObject`},
 	{"rule evaluation (expr)", `expr-lang/expr`},
-	{"output line (meta JSON, splice)", `pipeline\.outputLine`},
+	{"output line (meta JSON, splice)", `pipeline\.lineParts`},
 	{"gzip while appending (sinks openBatch.add)", `sinks\.\(\*openBatch\)\.add`},
 	{"S3 upload (AWS SDK: signing, checksums, HTTP)", `sinks\.\(\*Batcher\)\.(upload|runWorker)|aws-sdk-go-v2|aws/smithy-go`},
 	{"commit tracking (pipeline tracker)", `pipeline\.\(\*tracker\)`},

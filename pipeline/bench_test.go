@@ -38,28 +38,18 @@ func BenchmarkRuleFields(b *testing.B) {
 	}
 }
 
-// BenchmarkOutputLine builds a pass-through output line.
-func BenchmarkOutputLine(b *testing.B) {
+// BenchmarkLineParts builds a pass-through output line's parts, as toSink
+// does: the value is not copied, the tail is built in a reused buffer.
+func BenchmarkLineParts(b *testing.B) {
 	vals := benchValues()
 	now := time.Date(2026, 11, 23, 16, 12, 46, 450000000, time.UTC)
 	b.SetBytes(int64(len(vals[0])))
 	b.ReportAllocs()
+	buf := make([]byte, 0, 512)
 	for i := 0; b.Loop(); i++ {
 		meta := Meta{Topic: "events", Partition: 3, Offset: int64(i), ReceivedAt: now, WrittenAt: now}
-		if _, err := outputLine(vals[i%len(vals)], "enrichment", nil, meta); err != nil {
+		if _, _, err := lineParts(buf, vals[i%len(vals)], "enrichment", nil, meta); err != nil {
 			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkWithRoom is the copy of each value out of sarama's fetch.
-func BenchmarkWithRoom(b *testing.B) {
-	vals := benchValues()
-	b.SetBytes(int64(len(vals[0])))
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if v := withRoom(vals[i%len(vals)], "events"); cap(v)-len(v) < metaRoom {
-			b.Fatal("no room")
 		}
 	}
 }

@@ -13,11 +13,12 @@ import (
 // decompressed fetch batch, and goka keeps each record's message until its
 // deferred commit is released, so one pending record would otherwise keep
 // its entire batch alive: under a backlog that was most of the process's
-// memory, far beyond --max-pending-bytes. Even a value copied out of its
-// batch would live until the record's S3 batch is durable, long after the
-// sink compressed it; so goka gets an empty value, and the copy waits in
-// values until the processor takes it (Processor.takeValue): then it lives
-// only as long as the record needs it.
+// memory, far beyond --max-pending-bytes. So goka gets a copy of the key
+// and headers and an empty value, and the value waits in values until the
+// processor takes it (Processor.consume). Most records go to the sink at
+// once, which compresses the value and lets go of it, so their values are
+// never copied; a record that must wait copies its value then
+// (record.own), and lets go of the fetch batch.
 //
 // Seeing every claim and every message, it also reports each claim's lag
 // (lagReporter).
@@ -114,13 +115,14 @@ func (c copiedClaim) Messages() <-chan *sarama.ConsumerMessage { return c.out }
 var emptyValue = []byte{}
 
 // ownBytes copies what goka keeps of a message out of sarama's batch
-// buffer. The value is copied into held instead (with room for the output
-// line, record.go); a nil value (a tombstone) is left to goka as it is.
+// buffer. The value goes to held instead, uncopied: the processor writes
+// most values to the sink at once, and copies those that must wait
+// (record.own). A nil value (a tombstone) is left to goka as it is.
 func ownBytes(m *sarama.ConsumerMessage, held *heldValues) *sarama.ConsumerMessage {
 	cp := *m
 	cp.Key = bytes.Clone(m.Key)
 	if m.Value != nil {
-		held.put(m.Offset, withRoom(m.Value, m.Topic))
+		held.put(m.Offset, m.Value)
 		cp.Value = emptyValue
 	}
 	if len(m.Headers) > 0 {

@@ -1,12 +1,15 @@
 package pipeline
 
 import (
-	"bytes"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/internal/wait"
 )
 
@@ -37,7 +40,8 @@ func (h holdingHandler) ConsumeClaim(_ sarama.ConsumerGroupSession, c sarama.Con
 
 // copyingGroup keeps values out of goka's hands: goka's messages carry an
 // empty value (a tombstone keeps its nil), the processor takes each value
-// once, copied out of sarama's buffer with room for its output line, a
+// once, as sarama fetched it (toSink copies it into the sink's stream, or
+// record.own when it must wait), a
 // value stays takeable after its claim ended (goka may deliver what it
 // queued) until the session's Cleanup drops it, and an old claim's end
 // never drops a newer claim's values.
@@ -57,8 +61,8 @@ func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
 	h := holdingHandler{got: got, during: func() {
 		var ok bool
 		taken, ok = store.take("in", 3, 0)
-		if !ok || string(taken) != `{"a":1}` || cap(taken) < len(taken)+metaRoom {
-			t.Errorf("take offset 0 = %q (cap %d), %v; want the value with room", taken, cap(taken), ok)
+		if !ok || string(taken) != `{"a":1}` || &taken[0] != &fetched[0] {
+			t.Errorf("take offset 0 = %q, %v; want the value, uncopied", taken, ok)
 		}
 		if _, ok := store.take("in", 3, 0); ok {
 			t.Error("a value was taken twice")
@@ -75,10 +79,6 @@ func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
 	}
 	if len(values) != 4 || values[0] == nil || len(values[0]) != 0 || len(values[1]) != 0 || values[2] != nil || len(values[3]) != 0 {
 		t.Fatalf("goka saw values %q, want empty ones and the tombstone's nil", values)
-	}
-	taken[0] = 'X'
-	if !bytes.Equal(fetched, []byte(`{"a":1}{"b":2}`)) {
-		t.Fatal("the value taken shares sarama's buffer")
 	}
 	if v, ok := store.take("in", 3, 1); !ok || string(v) != `{"b":2}` {
 		t.Fatalf("after the claim, before Cleanup: take offset 1 = %q, %v", v, ok)
@@ -101,8 +101,8 @@ func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
 	}
 }
 
-// The processor takes each value from the store, builds its line in the
-// value's own buffer, and lets go uncommitted a record whose session was
+// The processor takes each value from the store, writes its line to the
+// sink, and lets go uncommitted a record whose session was
 // cleaned up before goka delivered it (its value went with it): never
 // written empty, never committed.
 func TestConsumeTakesValuesFromTheStore(t *testing.T) {
@@ -111,7 +111,7 @@ func TestConsumeTakesValuesFromTheStore(t *testing.T) {
 	h.p.values = &valueStore{}
 	tp := topicPartition{"in", 0}
 	held := h.p.values.open(tp)
-	held.put(0, withRoom([]byte(`{"id":0}`), "in"))
+	held.put(0, []byte(`{"id":0}`))
 	h.consume("in", "k", emptyValue, nil) // offset 0: held
 	h.p.values.close(tp, held)
 	h.consume("in", "k", emptyValue, nil) // offset 1: its session was cleaned up
@@ -126,5 +126,58 @@ func TestConsumeTakesValuesFromTheStore(t *testing.T) {
 	})
 	if got := h.p.stats.letGo.Load(); got != 1 {
 		t.Fatalf("%d records let go, want 1", got)
+	}
+}
+
+// keepingForwarder keeps the value slices it is handed, as the producer
+// keeps each until Kafka acknowledges it.
+type keepingForwarder struct {
+	mu     sync.Mutex
+	values [][]byte
+}
+
+func (f *keepingForwarder) Forward(_ string, _ int32, _, value []byte, _ []dlq.Header, done func(error)) {
+	f.mu.Lock()
+	f.values = append(f.values, value)
+	f.mu.Unlock()
+	done(nil)
+}
+
+// A record that waits (for an API worker, or for Kafka to take its DLQ or
+// parking write) owns a copy of its value, so that it keeps no fetch
+// buffer alive; a record written to the sink at once is copied by the
+// sink alone. Overwriting the fetch buffer after the callbacks shows which
+// bytes each kept.
+func TestRecordsThatWaitOwnTheirValues(t *testing.T) {
+	sink := &fakeSink{}
+	fwd := &keepingForwarder{}
+	enr := &gatedEnricher{gate: make(chan struct{})}
+	h := newHarness(t, testConfig(), Deps{Matcher: rule(t), Enricher: enr, Sink: sink, Forwarder: fwd})
+	h.p.values = &valueStore{}
+	held := h.p.values.open(topicPartition{"in", 0})
+	values := []string{`{"id":0,"category":"X"}`, `{"id":1,"category":"Y"}`, `{"id":2,`}
+	fetch := []byte(strings.Join(values, ""))
+	for off, rest := 0, fetch; off < len(values); off++ {
+		held.put(int64(off), rest[:len(values[off])])
+		rest = rest[len(values[off]):]
+		h.consume("in", "k", emptyValue, nil)
+	}
+	wait.For(t, 5*time.Second, "the matching record to reach the API", func() bool { return enr.current() == 1 })
+	for i := range fetch {
+		fetch[i] = ' '
+	}
+	close(enr.gate)
+	wait.For(t, 5*time.Second, "both lines in the sink", func() bool { return len(sink.lines()) == 2 })
+	ids := map[string]bool{}
+	for _, l := range sink.lines() {
+		ids[string(l["id"])] = true
+	}
+	if !ids["0"] || !ids["1"] {
+		t.Fatalf("sink ids %v, want 0 (enriched after the fetch was overwritten) and 1", ids)
+	}
+	fwd.mu.Lock()
+	defer fwd.mu.Unlock()
+	if len(fwd.values) != 1 || string(fwd.values[0]) != values[2] {
+		t.Fatalf("parked values %q, want the malformed record's own copy %q", fwd.values, values[2])
 	}
 }

@@ -68,6 +68,8 @@ func (s *fakeSink) sealCalls() []string {
 }
 
 func (s *fakeSink) Add(it sinks.Item) {
+	// Copied, as the sink copies: the caller reuses the buffers.
+	it.Line, it.Tail = append(slices.Clone(it.Line), it.Tail...), nil
 	s.mu.Lock()
 	s.items = append(s.items, it)
 	if s.hold {

@@ -84,6 +84,8 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		meta.ReplayedAt = &rt
 	}
 	item := sinks.Item{Topic: rec.topic, Partition: rec.part.id, Offset: rec.offset, Time: rec.partTime}
+	tail := p.tails.Get().(*[]byte)
+	defer p.putTail(tail)
 	if p.deps.Schema != nil {
 		row, err := p.row(rec, answer, meta)
 		if err != nil {
@@ -92,14 +94,17 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		}
 		item.Row = row
 	} else {
-		line, err := p.line(rec, answer, meta)
+		head, t, err := lineParts((*tail)[:0], rec.value, p.cfg.EnrichField, answer, meta)
 		if err != nil {
 			// The value was validated as a JSON object and the answer by
 			// the enricher, so this is a bug; still, park rather than lose it.
 			p.park(rec, ClassMalformed, fmt.Errorf("building output line: %w", err))
 			return
 		}
-		item.Line = line
+		item.Line, item.Tail = head, t
+		if t != nil {
+			*tail = t
+		}
 	}
 	// The line or row is all the sink needs; drop the value so that the
 	// record does not keep it alive.
@@ -125,15 +130,17 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 	rec.part.addedToSink()
 }
 
-// line builds the record's JSON Lines output. Values that came through
-// copyingGroup are the processor's own: the line is built in the value's
-// buffer, which has room for it.
-func (p *Processor) line(rec *record, answer json.RawMessage, meta Meta) ([]byte, error) {
-	if p.values != nil {
-		return appendOutputLine(rec.value[:0], rec.value, p.cfg.EnrichField, answer, meta)
+// putTail returns a tail buffer to the pool once the sink has copied the
+// line (sinks.Item): unless a record rebuilt whole grew it past the size
+// of a usual tail, so that the pool does not keep large buffers alive.
+func (p *Processor) putTail(b *[]byte) {
+	if cap(*b) <= maxPooledTail {
+		p.tails.Put(b)
 	}
-	return outputLine(rec.value, p.cfg.EnrichField, answer, meta)
 }
+
+// maxPooledTail bounds the tail buffers kept for reuse (putTail).
+const maxPooledTail = 4 << 10
 
 // row builds the record's Parquet row from the top-level fields the
 // schema names, in one pass over the value; its values alias the value's
@@ -190,6 +197,7 @@ func (p *Processor) handoff(rec *record) {
 // forward writes rec with its envelope to topic/partition; its commit is
 // released once the write is acknowledged (written).
 func (p *Processor) forward(rec *record, topic string, partition int32) {
+	rec.own() // the producer keeps the value until Kafka acknowledges it
 	rec.part.writeStarted(rec)
 	p.deps.Forwarder.Forward(topic, partition, rec.key, rec.value, rec.env.Headers(), func(err error) {
 		p.written(rec, topic, partition, err)

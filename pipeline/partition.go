@@ -156,6 +156,7 @@ func (part *partition) dropMetrics() {
 // hold puts a not-yet-due DLQ record in the wait room. On a revoked
 // partition it is handed back to the DLQ at once instead.
 func (part *partition) hold(rec *record) {
+	rec.own()
 	part.mu.Lock()
 	if part.revoked {
 		part.mu.Unlock()

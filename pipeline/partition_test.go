@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/redrive-io/redrive/dlq"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // fakeCtx is the slice of goka.Context the processor uses; releases are
@@ -399,8 +399,8 @@ func TestInvariant6_RevokeTakesQueuedRecordsBack(t *testing.T) {
 }
 
 // Invariant 5 in bytes: large records pause fetching at MaxPendingBytes
-// long before MaxPending records are held (goka keeps each record's value
-// until its commit is released, so bytes are what memory follows).
+// long before MaxPending records are held (a record is held until its
+// commit is released, so bytes are what memory follows).
 func TestInvariant5_PendingBytesPauseFetching(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxPendingBytes = 1 << 20
@@ -429,7 +429,7 @@ func newBigRecordHarness(t *testing.T, cfg Config) (*harness, *fakeSink, []byte)
 	sink := &fakeSink{hold: true}
 	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
 	big := []byte(`{"blob":"` + strings.Repeat("x", 60<<10) + `"}`)
-	return h, sink, big[:len(big):len(big)] // no spare capacity: the window charges cap (recordCost)
+	return h, sink, big
 }
 
 // Invariant 5 for the process: the partitions a process owns share

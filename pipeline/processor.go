@@ -32,7 +32,8 @@ type Enricher interface {
 	Enrich(ctx context.Context, value []byte, fields map[string]any) (json.RawMessage, error)
 }
 
-// Sink stores output lines durably (sinks.Batcher).
+// Sink stores output lines durably (sinks.Batcher). Add copies an item's
+// Line and Tail before it returns.
 type Sink interface {
 	Add(it sinks.Item)
 	Seal(topic string, partition int32)
@@ -108,6 +109,10 @@ type Processor struct {
 
 	work *workQueue
 	wg   sync.WaitGroup // partition watchers and enrichment workers
+
+	// tails pools the buffers output lines' tails are built in (toSink):
+	// the sink copies a line while Add runs.
+	tails sync.Pool
 }
 
 // New checks the configuration and returns a processor.
@@ -150,6 +155,7 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 		parkLog: newLogSampler(10*time.Second, deps.Now),
 		parts:   map[int32]*partition{},
 	}
+	p.tails.New = func() any { b := make([]byte, 0, 512); return &b }
 	p.metrics.latencyInput = p.metrics.latency.WithLabelValues(cfg.InputTopic)
 	p.metrics.latencyDLQ = p.metrics.latency.WithLabelValues(cfg.DLQTopic)
 	if err := deps.Registerer.Register(newPendingAge(p)); err != nil {
@@ -285,6 +291,7 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		offset:   ctx.Offset(),
 		key:      []byte(ctx.Key()),
 		value:    value,
+		fetched:  p.values != nil,
 		size:     recordCost([]byte(ctx.Key()), value),
 		received: p.now(),
 		ts:       ctx.Timestamp(),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -66,61 +67,82 @@ func decodeFields(value []byte) (map[string]any, error) {
 // outputLine returns the record as one JSON object with the enrichment (if
 // any) under field and the journey under MetaField, in a new buffer.
 func outputLine(value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
-	return appendOutputLine(make([]byte, 0, len(value)+len(field)+len(enrichment)+metaRoom+len(meta.Topic)), value, field, enrichment, meta)
+	head, tail, err := lineParts(nil, value, field, enrichment, meta)
+	if err != nil {
+		return nil, err
+	}
+	return append(slices.Clip(head), tail...), nil
 }
 
-// appendOutputLine appends the output line of value to dst. The original
-// bytes are kept and the new keys spliced in before the closing brace,
-// which avoids a decode and re-encode of every record; a record that
-// already has one of those keys is re-encoded instead, so that no key
-// appears twice.
+// lineParts returns the output line of value as two parts, head then tail,
+// so that the value's bytes need not be copied to build it: head is the
+// value itself up to its closing brace, and tail, appended to dst, is the
+// enrichment (if any) under field, the journey under MetaField and the
+// closing brace. The sink copies both into its compressed stream, which is
+// the only copy of a pass-through value between sarama and the compressor.
 //
-// dst may be value[:0]: the line is then built in value's own buffer
-// (everything it writes lies at or after what it has already read), so a
-// value copied out of its fetch with room to spare (withRoom) is the only
-// copy between sarama and the compressor.
-func appendOutputLine(dst, value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
+// A value whose bytes cannot be kept as they are is rebuilt whole in dst
+// (with a nil tail): one with a line break, which JSON Lines cannot hold
+// (a pretty-printed record is compacted), and one that has a key redrive
+// writes already (re-encoded, so that no key appears twice). An answer
+// with a line break is compacted too.
+func lineParts(dst, value []byte, field string, enrichment json.RawMessage, meta Meta) (head, tail []byte, err error) {
 	v := bytes.TrimSpace(value)
 	if hasKey(v, MetaField) || (enrichment != nil && hasKey(v, field)) {
 		metaJSON, err := json.Marshal(meta)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return reencode(v, field, enrichment, metaJSON)
+		line, err := reencode(v, field, enrichment, metaJSON)
+		return line, nil, err
 	}
-	body := bytes.TrimSpace(v[1 : len(v)-1])
-	out := append(dst, '{')
-	out = append(out, body...)
-	if len(body) > 0 {
-		out = append(out, ',')
+	if hasLineBreak(v) {
+		buf := bytes.NewBuffer(dst)
+		if err := json.Compact(buf, v); err != nil {
+			return nil, nil, err
+		}
+		line := buf.Bytes()
+		line, err = appendTail(line[:len(line)-1], len(line) > 2, field, enrichment, meta)
+		return line, nil, err
 	}
-	if enrichment != nil {
-		out = strconv.AppendQuote(out, field)
-		out = append(out, ':')
-		out = append(out, enrichment...)
-		out = append(out, ',')
-	}
-	out = append(out, `"`+MetaField+`":`...)
-	out = meta.appendJSON(out)
-	out = append(out, '}')
-	return out, nil
+	// v is a validated object, so it ends with its closing brace; what
+	// precedes it is the last member, or nothing.
+	head = v[:len(v)-1]
+	head = bytes.TrimRight(head, " \t\r\n")
+	tail, err = appendTail(dst, len(head) > 1, field, enrichment, meta)
+	return head, tail, err
 }
 
-// metaRoom is the size of ,"_redrive":{...}} for a fresh record with a
-// topic name of length 0 and the longest numbers and times: the spare
-// capacity withRoom adds to a value's length and its topic's. Records with
-// more (a first failure, an enrichment) grow the buffer once instead.
-// Spare room is held with the value until its commit: not more than needed.
-const metaRoom = 200
-
-// withRoom copies a value of topic out of sarama's fetch buffer with
-// metaRoom and the topic's length to spare, so that its output line can
-// be built in place.
-func withRoom(v []byte, topic string) []byte {
-	if v == nil {
-		return nil
+// appendTail appends what follows an object's members in its output line:
+// a comma when it has members, the enrichment, the journey and the
+// closing brace.
+func appendTail(b []byte, members bool, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
+	if members {
+		b = append(b, ',')
 	}
-	return append(make([]byte, 0, len(v)+metaRoom+len(topic)), v...)
+	if enrichment != nil {
+		b = strconv.AppendQuote(b, field)
+		b = append(b, ':')
+		if hasLineBreak(enrichment) {
+			buf := bytes.NewBuffer(b)
+			if err := json.Compact(buf, enrichment); err != nil {
+				return nil, fmt.Errorf("compacting the enrichment: %w", err)
+			}
+			b = buf.Bytes()
+		} else {
+			b = append(b, enrichment...)
+		}
+		b = append(b, ',')
+	}
+	b = append(b, `"`+MetaField+`":`...)
+	b = meta.appendJSON(b)
+	return append(b, '}'), nil
+}
+
+// hasLineBreak reports whether v holds a line break. In valid JSON one can
+// only be white space between tokens (strings escape theirs).
+func hasLineBreak(v []byte) bool {
+	return bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0
 }
 
 // appendJSON writes meta exactly as encoding/json would (a test holds the
@@ -197,11 +219,15 @@ func reencode(v []byte, field string, enrichment, metaJSON json.RawMessage) ([]b
 
 // record is one input record on its way through the pipeline.
 type record struct {
-	part     *partition
-	topic    string // input topic it was read from
-	offset   int64
-	key      []byte
-	value    []byte
+	part   *partition
+	topic  string // input topic it was read from
+	offset int64
+	key    []byte
+	value  []byte
+	// fetched: value is still a slice of sarama's fetch buffer, which it
+	// keeps alive (copyingGroup). Fine for a record that goes straight to
+	// the sink; one that must wait is given its own copy first (own).
+	fetched  bool
 	size     int          // memory charged to the windows (recordCost); value itself is dropped once written
 	env      dlq.Envelope // origin and retry state; Attempt 0 for fresh records
 	received time.Time
@@ -225,6 +251,17 @@ type record struct {
 	writeBackoff backoff.BackOff
 }
 
+// own copies a value that is still in its fetch buffer, so that a record
+// that waits (for the API, its not-before time or a Kafka write) keeps
+// only its own bytes alive, not the rest of the fetch. Call it before the
+// record is handed to another goroutine.
+func (r *record) own() {
+	if r.fetched {
+		r.value = bytes.Clone(r.value)
+		r.fetched = false
+	}
+}
+
 // fromDLQ reports whether the record was read from the DLQ topic.
 func (r *record) fromDLQ() bool { return r.topic == r.part.p.cfg.DLQTopic }
 
@@ -236,7 +273,8 @@ func (r *record) fromDLQ() bool { return r.topic == r.part.p.cfg.DLQTopic }
 // everything included.
 const recordOverhead = 1 << 10
 
-// recordCost is the memory a pending record is charged in the byte windows:
-// the value's capacity, not its length, since a value copied with room to
-// spare for its output line (withRoom) holds that room while it waits.
-func recordCost(key, value []byte) int { return len(key) + cap(value) + recordOverhead }
+// recordCost is the memory a pending record is charged in the byte windows.
+// Its length, not its capacity: a value still in its fetch buffer
+// (record.fetched) has that whole buffer's rest as capacity, and one that
+// must wait is copied to its length (record.own).
+func recordCost(key, value []byte) int { return len(key) + len(value) + recordOverhead }

@@ -19,6 +19,7 @@ type workQueue struct {
 
 // push queues rec and starts a worker if fewer than limit are running.
 func (q *workQueue) push(rec *record) {
+	rec.own() // it waits for a worker, and is read by one
 	q.mu.Lock()
 	q.queue = append(q.queue, rec)
 	start := q.workers < q.limit

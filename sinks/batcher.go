@@ -123,7 +123,7 @@ func NewBatcher(cfg Config, store Store, opts ...Option) (*Batcher, error) {
 	return b, nil
 }
 
-// Add appends it.Line (or it.Row, for Parquet) to the open batch of
+// Add appends it.Line and it.Tail (or it.Row, for Parquet) to the open batch of
 // (it.Topic, it.Partition) and its time bucket, and seals the batch when it
 // reaches MaxRecords or MaxBytes. It never waits for an upload. After Close
 // has begun, it.Done is called at once with ErrClosed; an item without what
@@ -152,7 +152,7 @@ func (b *Batcher) Add(it Item) {
 	defer p.mu.Unlock()
 	b.pending.Add(1)
 	b.m.pending.Inc()
-	size := len(it.Line) + 1
+	size := len(it.Line) + len(it.Tail) + 1
 	if it.Row != nil {
 		size = rowSize(it.Row)
 	}

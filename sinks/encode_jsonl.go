@@ -32,10 +32,12 @@ const stageBytes = 64 << 10
 func (e *jsonlEncoder) add(it *Item, _ int) error {
 	if e.zw == nil {
 		e.buf.Write(it.Line)
+		e.buf.Write(it.Tail)
 		e.buf.WriteByte('\n')
 		return nil
 	}
 	e.stage = append(e.stage, it.Line...)
+	e.stage = append(e.stage, it.Tail...)
 	e.stage = append(e.stage, '\n')
 	if len(e.stage) >= stageBytes {
 		return e.flushStage()

@@ -24,11 +24,15 @@ type Item struct {
 	// partitioning.
 	Time time.Time
 	// Line is one JSON object without a trailing newline (the sink adds
-	// '\n'), for Format "jsonl". The sink owns it after Add.
-	Line []byte
+	// '\n'), for Format "jsonl"; when Tail is set, the object is Line
+	// followed by Tail, so that a caller can splice fields into a record
+	// without copying it whole first. The sink copies both before Add
+	// returns: the caller may reuse their buffers then.
+	Line, Tail []byte
 	// Row is the record as a row of Config.Schema, for Format "parquet"
 	// (schema.Schema.Row builds it). The sink owns it, and the bytes its
-	// values alias, after Add.
+	// values alias, after Add: it copies them into its column buffers within
+	// a few hundred rows.
 	Row parquet.Row
 	// Done is called exactly once: with nil once the batch holding the line is
 	// durable, with a non-nil error when the sink gave up on it. It is called from
