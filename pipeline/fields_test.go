@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 func TestPickFields(t *testing.T) {
@@ -99,4 +102,21 @@ func FuzzPickRaw(f *testing.F) {
 			t.Fatalf("pickRaw(%q, %q) decodes to %#v (%v), want %#v", in, name, got, err, want)
 		}
 	})
+}
+
+// The map the rule's fields are decoded into is reused from record to
+// record: a field of one record is never seen by the rule for the next,
+// which lacks it.
+func TestRuleFieldsDoNotLeakToTheNextRecord(t *testing.T) {
+	enr := &fakeEnricher{}
+	sink := &fakeSink{}
+	h := newHarness(t, testConfig(), Deps{Matcher: rule(t), Enricher: enr, Sink: sink, Forwarder: &fakeForwarder{}})
+	for range 50 {
+		h.consume("in", "k", []byte(`{"category":"X"}`), nil)
+		h.consume("in", "k", []byte(`{"other":1}`), nil)
+	}
+	wait.For(t, 5*time.Second, "every record in the sink", func() bool { return len(sink.lines()) == 100 })
+	if got := enr.Calls(); got != 50 {
+		t.Fatalf("%d API calls, want 50: only the records with category X match", got)
+	}
 }

@@ -21,7 +21,8 @@ import (
 	"github.com/redrive-io/redrive/sinks"
 )
 
-// Matcher decides whether a record needs enrichment (enrich.Rule).
+// Matcher decides whether a record needs enrichment (enrich.Rule). Match
+// must not keep fields once it returns: the map is reused.
 type Matcher interface {
 	Match(fields map[string]any) (bool, error)
 }
@@ -111,8 +112,9 @@ type Processor struct {
 	wg   sync.WaitGroup // partition watchers and enrichment workers
 
 	// tails pools the buffers output lines' tails are built in (toSink):
-	// the sink copies a line while Add runs.
-	tails sync.Pool
+	// the sink copies a line while Add runs. fieldMaps pools the maps the
+	// rule's fields are decoded into (match).
+	tails, fieldMaps sync.Pool
 }
 
 // New checks the configuration and returns a processor.
@@ -156,6 +158,7 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 		parts:   map[int32]*partition{},
 	}
 	p.tails.New = func() any { b := make([]byte, 0, 512); return &b }
+	p.fieldMaps.New = func() any { return make(map[string]any, len(p.pickNames)) }
 	p.metrics.latencyInput = p.metrics.latency.WithLabelValues(cfg.InputTopic)
 	p.metrics.latencyDLQ = p.metrics.latency.WithLabelValues(cfg.DLQTopic)
 	if err := deps.Registerer.Register(newPendingAge(p)); err != nil {
@@ -387,19 +390,9 @@ func (p *Processor) routeFresh(rec *record) {
 		p.toSink(rec, nil)
 		return
 	}
-	fields, err := p.ruleFields(rec.value)
+	match, class, err := p.match(rec)
 	if err != nil {
-		p.park(rec, ClassMalformed, err)
-		return
-	}
-	if p.ruleNames != nil {
-		// Picked with the rule's fields (pickNames).
-		v, present := fields[p.ptime.field]
-		p.stampTime(rec, v, present)
-	}
-	match, err := p.deps.Matcher.Match(fields)
-	if err != nil {
-		p.park(rec, ClassRuleError, err)
+		p.park(rec, class, err)
 		return
 	}
 	if !match {
@@ -409,14 +402,30 @@ func (p *Processor) routeFresh(rec *record) {
 	p.enrich(rec)
 }
 
-// ruleFields decodes what the rule reads: only its fields when the rule
-// says which they are (checking in the same pass that value is a JSON
-// object), else the whole record.
-func (p *Processor) ruleFields(value []byte) (map[string]any, error) {
+// match decodes what the rule reads and asks the rule; on an error, class
+// says why the record is parked. When the rule says which fields it reads,
+// only those are decoded, in the pass that checks that the value is a JSON
+// object (picking the partition-time field with them), into a pooled map:
+// the rule keeps nothing of it. Otherwise the whole record is decoded.
+func (p *Processor) match(rec *record) (match bool, class string, err error) {
+	var fields map[string]any
 	if p.ruleNames == nil {
-		return decodeFields(value)
+		if fields, err = decodeFields(rec.value); err != nil {
+			return false, ClassMalformed, err
+		}
+	} else {
+		fields = p.fieldMaps.Get().(map[string]any)
+		defer func() { clear(fields); p.fieldMaps.Put(fields) }()
+		if err := scanObject(rec.value, p.pickNames, fields); err != nil {
+			return false, ClassMalformed, err
+		}
+		v, present := fields[p.ptime.field]
+		p.stampTime(rec, v, present)
 	}
-	return pickFields(value, p.pickNames)
+	if match, err = p.deps.Matcher.Match(fields); err != nil {
+		return false, ClassRuleError, err
+	}
+	return match, "", nil
 }
 
 // validate checks that rec's value is a JSON object and, in the same pass,
