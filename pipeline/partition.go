@@ -28,9 +28,12 @@ type partition struct {
 	pendingB int  // bytes charged for them (recordCost)
 	inSink   int  // of those, the ones added to the sink, awaiting their batch
 	sinkNew  bool // records were added to the sink since a seal was last scheduled
-	sealing  bool // a seal of the partition's open batches is scheduled
-	revoked  bool
-	waitFull bool // the wait room reached MaxWaiting and has not drained to half since
+	sealing  bool // a seal of the partition's open batches is in flight (sealIfStuckLocked)
+	// sealedLeft counts the records in the sink when the seal in flight
+	// began, less those finished since: the seal is over at zero.
+	sealedLeft int
+	revoked    bool
+	waitFull   bool // the wait room reached MaxWaiting and has not drained to half since
 	// windowFull: the pending window reached its limit and has not
 	// drained to half since.
 	windowFull bool
@@ -87,6 +90,11 @@ func (part *partition) finish(rec *record, err error) {
 	part.pendingB -= rec.size
 	if rec.inSink {
 		part.inSink--
+		if part.sealedLeft > 0 {
+			if part.sealedLeft--; part.sealedLeft == 0 {
+				part.sealing = false
+			}
+		}
 	}
 	part.adjustLocked()
 	revoked := part.revoked
@@ -118,27 +126,30 @@ func (part *partition) addedToSink() {
 	part.mu.Unlock()
 }
 
-// sealDelay lets the records fetched before a pause, and those leaving
-// enrichment at that moment, join the batch that is sealed for it.
-const sealDelay = 100 * time.Millisecond
-
-// sealIfStuckLocked schedules a seal of the partition's open S3 batches
-// when fetching is paused and every pending record waits in the sink:
-// records are released only once their batch is durable, so nothing else
-// would drain the window before --batch-max-age. While records are still
-// in enrichment or on their way to the DLQ it waits for them, so that a
-// slow API does not turn into many small objects.
+// sealIfStuckLocked seals the partition's open S3 batches when fetching
+// is paused and every pending record waits in the sink: records are
+// released only once their batch is durable, so nothing else would drain
+// the window before --batch-max-age. While records are still in
+// enrichment or on their way to the DLQ it waits for them, so that a slow
+// API does not turn into many small objects.
+//
+// It seals at once, and not again until the records it sealed are
+// finished: those fetched before the pause that reach the sink meanwhile
+// join the next batch instead of an object of their own, and the pause
+// lasts one upload. (It waited 100 ms for them before, which was most of
+// every pause of a pass-through partition.)
 func (part *partition) sealIfStuckLocked() {
 	if !part.pausedMain || part.revoked || part.sealing || !part.sinkNew || part.pending != part.inSink {
 		return
 	}
-	part.sealing, part.sinkNew = true, false
-	time.AfterFunc(sealDelay, func() {
-		part.mu.Lock()
-		part.sealing = false
-		part.mu.Unlock()
+	part.sinkNew = false
+	part.sealedLeft = part.inSink
+	part.sealing = part.sealedLeft > 0
+	part.p.wg.Add(1)
+	go func() { // the caller holds part.mu, which seal must not
+		defer part.p.wg.Done()
 		part.p.seal(part.id)
-	})
+	}()
 }
 
 // dropMetrics removes the partition's series once it is revoked and

@@ -474,6 +474,18 @@ func TestFullWindowSealsThePartitionsBatches(t *testing.T) {
 	if got, want := sink.sealCalls(), []string{"in/0", "in.dlq/0"}; !slices.Equal(got, want) {
 		t.Fatalf("sealed %v, want %v", got, want)
 	}
+	// Records fetched before the pause still arrive: they join the next
+	// batch rather than an object of their own while the seal uploads.
+	h.consume("in", "10", []byte(`{}`), nil)
+	h.consume("in", "11", []byte(`{}`), nil)
+	time.Sleep(100 * time.Millisecond) // a correct partition never seals here, however long it waits
+	if got := sink.sealCalls(); len(got) != 2 {
+		t.Fatalf("sealed again %v for the records that arrived while the first seal was in flight", got[2:])
+	}
+	sink.release(seq(0, 10))
+	if h.group.is("in", 0) {
+		t.Fatal("not resumed once the sealed records were released")
+	}
 }
 
 // sarama re-applies a remembered pause to a new session's partition
@@ -514,7 +526,7 @@ func TestFullWindowSealsOnceEnrichmentHasReachedTheSink(t *testing.T) {
 		t.Fatal("not paused at the window")
 	}
 	wait.For(t, 10*time.Second, "the workers to be busy", func() bool { return enr.current() == 2 })
-	time.Sleep(3 * sealDelay) // a correct partition never seals here, however long it waits
+	time.Sleep(300 * time.Millisecond) // a correct partition never seals here, however long it waits
 	if got := sink.sealCalls(); len(got) != 0 {
 		t.Fatalf("sealed %v while every record was still in enrichment", got)
 	}
