@@ -11,7 +11,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/redrive-io/redrive/internal/metric"
 )
 
 // supervisor keeps the consumer-group session alive. goka ends its
@@ -40,19 +41,15 @@ type supervisor struct {
 
 func newSupervisor(log *slog.Logger, reg prometheus.Registerer, now func() time.Time) *supervisor {
 	s := &supervisor{log: log, now: now, newBackoff: newRetryBackoff}
-	f := promauto.With(reg)
-	s.restarts = f.NewCounterVec(prometheus.CounterOpts{
-		Name: "redrive_kafka_session_restarts_total",
-		Help: "Consumer-group sessions lost to a fault and rejoined, by cause (unreachable, timeout, coordinator, rebalance, leader, processing, other). A plain rebalance is not counted.",
-	}, []string{"cause"})
-	s.upGauge = f.NewGauge(prometheus.GaugeOpts{
-		Name: "redrive_kafka_session_up",
-		Help: "1 while this process's consumer-group session is set up and consuming.",
-	})
-	f.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "redrive_kafka_session_unhealthy_seconds",
-		Help: "Seconds since the consumer-group session was last up; 0 while it is up.",
-	}, s.unhealthyFor)
+	f := metric.With(reg)
+	s.restarts = f.CounterVec("redrive_kafka_session_restarts_total",
+		"Consumer-group sessions lost to a fault and rejoined, by cause (unreachable, timeout, coordinator, rebalance, leader, processing, other). A plain rebalance is not counted.",
+		"cause")
+	s.upGauge = f.Gauge("redrive_kafka_session_up",
+		"1 while this process's consumer-group session is set up and consuming.")
+	f.GaugeFunc("redrive_kafka_session_unhealthy_seconds",
+		"Seconds since the consumer-group session was last up; 0 while it is up.",
+		s.unhealthyFor)
 	start := now()
 	s.lastHealthy, s.lastAttempt = start, start
 	return s
