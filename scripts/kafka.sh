@@ -326,15 +326,10 @@ run_node() {
 }
 
 # pid_alive tells whether node I's pid file names a live JVM of that node,
-# or the run-node command about to become it (a recycled pid does not count,
-# nor a zombie, whose cmdline is empty).
+# or the run-node command about to become it.
 pid_alive() {
-	local nd="$DIR/node-$1" pid cmdline
-	[[ -f "$nd/pid" ]] || return 1
-	pid="$(cat "$nd/pid")"
-	[[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-	cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline")"
-	[[ "$cmdline" == *" $nd/server.properties "* || "$cmdline" == *" run-node --dir $DIR --node $1 "* ]]
+	local nd="$DIR/node-$1"
+	pid_runs "$nd/pid" " $nd/server.properties " " run-node --dir $DIR --node $1 "
 }
 
 # started tells whether node I's log says, since its last start, that the

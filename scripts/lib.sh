@@ -23,5 +23,21 @@ parse_options() {
 	DIR="$(realpath -m "$DIR")"
 }
 
+# pid_runs PIDFILE TEXT...: tells whether PIDFILE names a live process whose
+# command line (its arguments joined by spaces) contains one of the TEXTs. A
+# recycled pid does not count, nor a zombie, whose cmdline is empty.
+pid_runs() {
+	local file="$1" pid cmdline text
+	shift
+	[[ -f "$file" ]] || return 1
+	pid="$(cat "$file")"
+	[[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+	cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline")"
+	for text in "$@"; do
+		[[ "$cmdline" == *"$text"* ]] && return 0
+	done
+	return 1
+}
+
 # port_open tells whether something accepts connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

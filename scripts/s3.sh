@@ -69,16 +69,8 @@ load() {
 }
 
 # alive tells whether the pid file names a live versitygw serving DIR, or
-# the run command about to become it (a recycled pid does not count, nor a
-# zombie, whose cmdline is empty).
-alive() {
-	local pid cmdline
-	[[ -f "$DIR/pid" ]] || return 1
-	pid="$(cat "$DIR/pid")"
-	[[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-	cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline")"
-	[[ "$cmdline" == *" posix $DIR/data "* || "$cmdline" == *" run --dir $DIR "* ]]
-}
+# the run command about to become it.
+alive() { pid_runs "$DIR/pid" " posix $DIR/data " " run --dir $DIR "; }
 
 run() {
 	configure
