@@ -68,6 +68,19 @@ func newRetryBackoff() backoff.BackOff {
 	return b
 }
 
+// sleepCtx waits d between two attempts of a retry loop, or less when ctx
+// ends first; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // Up reports whether a session is set up and consuming (readiness).
 func (s *supervisor) Up() bool {
 	s.mu.Lock()
@@ -210,15 +223,8 @@ func (g *supervisedGroup) Consume(ctx context.Context, topics []string, h sarama
 		} else {
 			s.log.Debug("kafka session still failing", "cause", string(fault), "err", err, "retry_in", wait.Round(time.Millisecond).String())
 		}
-		if wait == backoff.Stop {
+		if wait == backoff.Stop || !sleepCtx(ctx, wait) {
 			return nil // ctx ended
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
 		}
 	}
 }

@@ -315,12 +315,8 @@ func (t *Table) Run(ctx context.Context) error {
 		} else {
 			t.log.Debug("lookup table view still failing", "topic", t.cfg.Topic, "cause", string(fault), "err", err)
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		if !sleepCtx(ctx, wait) {
 			return nil
-		case <-timer.C:
 		}
 	}
 }
