@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // enrichResult is workload 2: half the records need enrichment from an API

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/redrive-io/redrive"
-	"github.com/redrive-io/redrive/enrich/mockapi"
 )
 
 // heapResult is where workload 4's memory goes: the backlog run inside
@@ -38,24 +35,14 @@ type heapResult struct {
 func (b *bench) heapProfile(ctx context.Context) error {
 	n := b.sz.HeapRecords
 	topic := "prof-backlog"
-	if _, err := b.seedTopic(ctx, topic, n, 1); err != nil {
-		return err
-	}
-	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: 6})
+	group := "bench-profile-backlog"
+	reg := prometheus.NewRegistry()
+	r, api, err := b.startInProcess(ctx, inProcessRun{topic: topic, group: group, prefix: "profb",
+		records: n, enriched: 1, apiSeed: 6, apiDown: true}, redrive.WithRegistry(reg))
 	if err != nil {
 		return err
 	}
 	defer api.Close()
-	api.SetDown(true)
-	group := "bench-profile-backlog"
-	reg := prometheus.NewRegistry()
-	r, err := b.inProcess(topic, group, "profb", api.URL).Start(ctx, redrive.WithLogger(slog.New(slog.DiscardHandler)), redrive.WithRegistry(reg))
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(b.opts.Out, 0o755); err != nil {
-		return err
-	}
 	res := &heapResult{Records: n, HeapProfile: filepath.Join(b.opts.Out, "w4-heap.out")}
 	b.res.Heap = res
 	runtime.GC() // start from what this process holds without redrive's work

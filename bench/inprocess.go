@@ -1,8 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+
 	"github.com/redrive-io/redrive"
 	"github.com/redrive-io/redrive/enrich"
+	"github.com/redrive-io/redrive/enrich/mockapi"
 	"github.com/redrive-io/redrive/pipeline"
 	"github.com/redrive-io/redrive/sinks"
 )
@@ -22,4 +28,37 @@ func (b *bench) inProcess(topic, group, prefix, apiURL string) redrive.Topology 
 		Sink:     sinks.Config{Prefix: prefix},
 		HTTPAddr: "off",
 	}
+}
+
+// inProcessRun is what an in-process workload runs on.
+type inProcessRun struct {
+	topic, group, prefix string
+	records              int
+	enriched             float64 // the fraction of the records that need enrichment
+	apiSeed              int64
+	apiDown              bool // the mock API answers 503 to every request
+}
+
+// startInProcess prepares an in-process run: it makes the folder the
+// profiles go to, seeds w's topic, starts the mock API and starts redrive
+// on them with a discarding logger and opts (Run is the caller's to call).
+// The caller closes the API.
+func (b *bench) startInProcess(ctx context.Context, w inProcessRun, opts ...redrive.Option) (*redrive.Runner, *meteredAPI, error) {
+	if err := os.MkdirAll(b.opts.Out, 0o755); err != nil {
+		return nil, nil, err
+	}
+	if _, err := b.seedTopic(ctx, w.topic, w.records, w.enriched); err != nil {
+		return nil, nil, err
+	}
+	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: w.apiSeed})
+	if err != nil {
+		return nil, nil, err
+	}
+	api.SetDown(w.apiDown)
+	opts = append([]redrive.Option{redrive.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	r, err := b.inProcess(w.topic, w.group, w.prefix, api.URL).Start(ctx, opts...)
+	if err != nil {
+		return nil, nil, errors.Join(err, api.Close())
+	}
+	return r, api, nil
 }

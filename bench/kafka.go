@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // cluster answers the benchmark's questions about the broker: high-water

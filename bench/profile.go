@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,8 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redrive-io/redrive"
-	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // profileResult is where workload 1's time goes: a CPU and an allocation
@@ -63,22 +60,11 @@ var stages = []struct{ name, re string }{
 func (b *bench) profile(ctx context.Context) error {
 	n := b.sz.ProfileRecords
 	topic := "prof-pass"
-	if _, err := b.seedTopic(ctx, topic, n, 0); err != nil {
-		return err
-	}
-	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: 5})
+	r, api, err := b.startInProcess(ctx, inProcessRun{topic: topic, group: "bench-profile", prefix: "prof", records: n, apiSeed: 5})
 	if err != nil {
 		return err
 	}
 	defer api.Close()
-	topo := b.inProcess(topic, "bench-profile", "prof", api.URL)
-	r, err := topo.Start(ctx, redrive.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(b.opts.Out, 0o755); err != nil {
-		return err
-	}
 	res := &profileResult{Records: n,
 		CPUProfile:   filepath.Join(b.opts.Out, "w1-cpu.out"),
 		AllocProfile: filepath.Join(b.opts.Out, "w1-allocs.out"),

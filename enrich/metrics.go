@@ -2,8 +2,9 @@ package enrich
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/redrive-io/redrive/internal/metric"
 )
 
 // classOK is the class label of a successful call.
@@ -17,21 +18,16 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	f := promauto.With(reg)
+	f := metric.With(reg)
 	m := &metrics{
-		requests: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "redrive_enrich_requests_total",
-			Help: "Enrichment attempts by outcome class (ok for success); breaker_open attempts sent no request.",
-		}, []string{"class"}),
-		duration: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "redrive_enrich_request_duration_seconds",
-			Help:    "Duration of enrichment HTTP requests, answer body included.",
-			Buckets: prometheus.DefBuckets,
-		}),
-		inFlight: f.NewGauge(prometheus.GaugeOpts{
-			Name: "redrive_enrich_in_flight",
-			Help: "Enrichment HTTP requests in flight.",
-		}),
+		requests: f.CounterVec("redrive_enrich_requests_total",
+			"Enrichment attempts by outcome class (ok for success); breaker_open attempts sent no request.",
+			"class"),
+		duration: f.Histogram("redrive_enrich_request_duration_seconds",
+			"Duration of enrichment HTTP requests, answer body included.",
+			prometheus.DefBuckets),
+		inFlight: f.Gauge("redrive_enrich_in_flight",
+			"Enrichment HTTP requests in flight."),
 	}
 	// Create every series up front so that dashboards see zeros, not gaps.
 	for _, c := range []string{classOK, string(ClassTimeout), string(ClassConnection), string(ClassServer),
@@ -48,10 +44,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // gobreaker moves from open to half-open only when asked, and State() is
 // such a question, so a scrape sees the state as time has made it.
 func watchBreaker(reg prometheus.Registerer, state func() gobreaker.State) {
-	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "redrive_enrich_breaker_state",
-		Help: "State of the enrichment circuit breaker: 0 closed, 1 half-open, 2 open; read at scrape time.",
-	}, func() float64 { return float64(state()) })
+	metric.With(reg).GaugeFunc("redrive_enrich_breaker_state",
+		"State of the enrichment circuit breaker: 0 closed, 1 half-open, 2 open; read at scrape time.",
+		func() float64 { return float64(state()) })
 }
 
 // count records the outcome of one attempt.

@@ -6,7 +6,8 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/redrive-io/redrive/internal/metric"
 )
 
 // answerCache keeps the API's recent answers: at most size of them, each
@@ -30,21 +31,16 @@ type cachedAnswer struct {
 }
 
 func newAnswerCache(size int, ttl time.Duration, now func() time.Time, reg prometheus.Registerer) *answerCache {
-	f := promauto.With(reg)
+	f := metric.With(reg)
 	c := &answerCache{
 		ttl: ttl, now: now,
-		hits: f.NewCounter(prometheus.CounterOpts{
-			Name: "redrive_enrich_cache_hits_total",
-			Help: "Enrichments answered from the cache of API answers (--cache-ttl), without an API call.",
-		}),
-		misses: f.NewCounter(prometheus.CounterOpts{
-			Name: "redrive_enrich_cache_misses_total",
-			Help: "Enrichments the cache of API answers could not answer: the API is asked.",
-		}),
-		evictions: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "redrive_enrich_cache_evictions_total",
-			Help: "Answers dropped from the cache, by reason: expired (older than --cache-ttl) or size (the least recently used, to make room under --cache-size).",
-		}, []string{"reason"}),
+		hits: f.Counter("redrive_enrich_cache_hits_total",
+			"Enrichments answered from the cache of API answers (--cache-ttl), without an API call."),
+		misses: f.Counter("redrive_enrich_cache_misses_total",
+			"Enrichments the cache of API answers could not answer: the API is asked."),
+		evictions: f.CounterVec("redrive_enrich_cache_evictions_total",
+			"Answers dropped from the cache, by reason: expired (older than --cache-ttl) or size (the least recently used, to make room under --cache-size).",
+			"reason"),
 	}
 	expired, full := c.evictions.WithLabelValues("expired"), c.evictions.WithLabelValues("size")
 	// size is validated positive, the only error NewWithEvict returns.

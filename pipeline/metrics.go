@@ -4,7 +4,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/redrive-io/redrive/internal/metric"
 )
 
 // metrics are the processor's Prometheus series.
@@ -31,71 +32,49 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	f := promauto.With(reg)
+	f := metric.With(reg)
 	m := &metrics{
-		routed: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "redrive_records_routed_total",
-			Help: "Records by route: direct (to S3, no enrichment needed), enriched (to S3), dlq, parked, handoff (back to the DLQ on a revoke).",
-		}, []string{"route"}),
-		tableHits: f.NewCounter(prometheus.CounterOpts{
-			Name: "redrive_lookup_table_hits_total",
-			Help: "Records that matched the rule and whose key the lookup table held: enriched from the table.",
-		}),
-		tableMisses: f.NewCounter(prometheus.CounterOpts{
-			Name: "redrive_lookup_table_misses_total",
-			Help: "Records that matched the rule and whose key the lookup table lacked, or that had no key: handled by --lookup-miss.",
-		}),
-		timeFallbacks: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "redrive_event_time_fallbacks_total",
-			Help: "Records dated by a fallback instead of the configured partition time: missing or unparseable (field:NAME absent or not a time: the record timestamp is used), no_record_time (no Kafka timestamp: the clock is used).",
-		}, []string{"reason"}),
-		parked: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "redrive_records_parked_total",
-			Help: "Records sent to the parking topic, by error class.",
-		}, []string{"class"}),
-		reduced: f.NewCounter(prometheus.CounterOpts{
-			Name: "redrive_records_parked_reduced_total",
-			Help: "Records no topic would take whole, parked as a reduced envelope (size, SHA-256 and the first bytes of the value).",
-		}),
-		letGo: f.NewCounter(prometheus.CounterOpts{
-			Name: "redrive_records_let_go_total",
-			Help: "Records of a revoked partition let go uncommitted because Kafka could not be written in time; they are read again after the rejoin.",
-		}),
-		dlqAttempt: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "redrive_dlq_attempt",
-			Help:    "Attempt count of records written to the DLQ.",
-			Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30},
-		}),
-		enrichSeconds: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "redrive_enrich_call_seconds",
-			Help:    "Time of one enrichment call as the pipeline sees it, in-line retries and queueing for a slot included.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
-		}),
-		pending: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "redrive_partition_pending_records",
-			Help: "Records of a partition in enrichment or waiting for their S3 batch.",
-		}, []string{"partition"}),
-		waiting: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "redrive_partition_waiting_records",
-			Help: "DLQ records of a partition held until their not-before time.",
-		}, []string{"partition"}),
-		uncommitted: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "redrive_partition_uncommitted_records",
-			Help: "Records read and not yet committed (commit lag within this process).",
-		}, []string{"partition"}),
-		paused: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "redrive_partition_paused",
-			Help: "1 while fetching of a topic-partition is paused for backpressure.",
-		}, []string{"topic", "partition"}),
-		lag: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "redrive_consumer_lag_records",
-			Help: "Records of an owned topic-partition not yet read by this process: the partition's high-water mark minus the next offset to read, refreshed every few seconds (lagInterval).",
-		}, []string{"topic", "partition"}),
-		latency: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "redrive_end_to_end_latency_seconds",
-			Help:    "Time from a record's Kafka timestamp to its S3 batch being durable, by the topic it was read from (a DLQ record's timestamp is that of its last DLQ write).",
-			Buckets: latencyBuckets,
-		}, []string{"topic"}),
+		routed: f.CounterVec("redrive_records_routed_total",
+			"Records by route: direct (to S3, no enrichment needed), enriched (to S3), dlq, parked, handoff (back to the DLQ on a revoke).",
+			"route"),
+		tableHits: f.Counter("redrive_lookup_table_hits_total",
+			"Records that matched the rule and whose key the lookup table held: enriched from the table."),
+		tableMisses: f.Counter("redrive_lookup_table_misses_total",
+			"Records that matched the rule and whose key the lookup table lacked, or that had no key: handled by --lookup-miss."),
+		timeFallbacks: f.CounterVec("redrive_event_time_fallbacks_total",
+			"Records dated by a fallback instead of the configured partition time: missing or unparseable (field:NAME absent or not a time: the record timestamp is used), no_record_time (no Kafka timestamp: the clock is used).",
+			"reason"),
+		parked: f.CounterVec("redrive_records_parked_total",
+			"Records sent to the parking topic, by error class.",
+			"class"),
+		reduced: f.Counter("redrive_records_parked_reduced_total",
+			"Records no topic would take whole, parked as a reduced envelope (size, SHA-256 and the first bytes of the value)."),
+		letGo: f.Counter("redrive_records_let_go_total",
+			"Records of a revoked partition let go uncommitted because Kafka could not be written in time; they are read again after the rejoin."),
+		dlqAttempt: f.Histogram("redrive_dlq_attempt",
+			"Attempt count of records written to the DLQ.",
+			[]float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30}),
+		enrichSeconds: f.Histogram("redrive_enrich_call_seconds",
+			"Time of one enrichment call as the pipeline sees it, in-line retries and queueing for a slot included.",
+			prometheus.ExponentialBuckets(0.001, 2, 15)),
+		pending: f.GaugeVec("redrive_partition_pending_records",
+			"Records of a partition in enrichment or waiting for their S3 batch.",
+			"partition"),
+		waiting: f.GaugeVec("redrive_partition_waiting_records",
+			"DLQ records of a partition held until their not-before time.",
+			"partition"),
+		uncommitted: f.GaugeVec("redrive_partition_uncommitted_records",
+			"Records read and not yet committed (commit lag within this process).",
+			"partition"),
+		paused: f.GaugeVec("redrive_partition_paused",
+			"1 while fetching of a topic-partition is paused for backpressure.",
+			"topic", "partition"),
+		lag: f.GaugeVec("redrive_consumer_lag_records",
+			"Records of an owned topic-partition not yet read by this process: the partition's high-water mark minus the next offset to read, refreshed every few seconds (lagInterval).",
+			"topic", "partition"),
+		latency: f.HistogramVec("redrive_end_to_end_latency_seconds",
+			"Time from a record's Kafka timestamp to its S3 batch being durable, by the topic it was read from (a DLQ record's timestamp is that of its last DLQ write).",
+			latencyBuckets, "topic"),
 	}
 	m.direct = m.routed.WithLabelValues("direct")
 	m.enriched = m.routed.WithLabelValues("enriched")

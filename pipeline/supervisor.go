@@ -11,7 +11,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/redrive-io/redrive/internal/metric"
 )
 
 // supervisor keeps the consumer-group session alive. goka ends its
@@ -40,19 +41,15 @@ type supervisor struct {
 
 func newSupervisor(log *slog.Logger, reg prometheus.Registerer, now func() time.Time) *supervisor {
 	s := &supervisor{log: log, now: now, newBackoff: newRetryBackoff}
-	f := promauto.With(reg)
-	s.restarts = f.NewCounterVec(prometheus.CounterOpts{
-		Name: "redrive_kafka_session_restarts_total",
-		Help: "Consumer-group sessions lost to a fault and rejoined, by cause (unreachable, timeout, coordinator, rebalance, leader, processing, other). A plain rebalance is not counted.",
-	}, []string{"cause"})
-	s.upGauge = f.NewGauge(prometheus.GaugeOpts{
-		Name: "redrive_kafka_session_up",
-		Help: "1 while this process's consumer-group session is set up and consuming.",
-	})
-	f.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "redrive_kafka_session_unhealthy_seconds",
-		Help: "Seconds since the consumer-group session was last up; 0 while it is up.",
-	}, s.unhealthyFor)
+	f := metric.With(reg)
+	s.restarts = f.CounterVec("redrive_kafka_session_restarts_total",
+		"Consumer-group sessions lost to a fault and rejoined, by cause (unreachable, timeout, coordinator, rebalance, leader, processing, other). A plain rebalance is not counted.",
+		"cause")
+	s.upGauge = f.Gauge("redrive_kafka_session_up",
+		"1 while this process's consumer-group session is set up and consuming.")
+	f.GaugeFunc("redrive_kafka_session_unhealthy_seconds",
+		"Seconds since the consumer-group session was last up; 0 while it is up.",
+		s.unhealthyFor)
 	start := now()
 	s.lastHealthy, s.lastAttempt = start, start
 	return s
@@ -69,6 +66,19 @@ func newRetryBackoff() backoff.BackOff {
 	b.MaxElapsedTime = 0
 	b.Reset()
 	return b
+}
+
+// sleepCtx waits d between two attempts of a retry loop, or less when ctx
+// ends first; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // Up reports whether a session is set up and consuming (readiness).
@@ -213,15 +223,8 @@ func (g *supervisedGroup) Consume(ctx context.Context, topics []string, h sarama
 		} else {
 			s.log.Debug("kafka session still failing", "cause", string(fault), "err", err, "retry_in", wait.Round(time.Millisecond).String())
 		}
-		if wait == backoff.Stop {
+		if wait == backoff.Stop || !sleepCtx(ctx, wait) {
 			return nil // ctx ended
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
 		}
 	}
 }

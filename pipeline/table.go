@@ -20,7 +20,8 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/redrive-io/redrive/internal/metric"
 )
 
 // TableConfig configures the lookup table kept from a compacted topic.
@@ -142,27 +143,21 @@ func NewTable(cfg TableConfig, brokers []string, base *sarama.Config, opts ...Ta
 }
 
 func (t *Table) registerMetrics(reg prometheus.Registerer) {
-	f := promauto.With(reg)
-	t.refused = f.NewCounterVec(prometheus.CounterOpts{
-		Name: "redrive_lookup_table_refused_total",
-		Help: "Table records not kept, by reason: invalid_json (the value is not JSON) or full (the memory table is at --lookup-max-bytes). Their keys read as misses.",
-	}, []string{"reason"})
-	t.restarts = f.NewCounterVec(prometheus.CounterOpts{
-		Name: "redrive_lookup_table_restarts_total",
-		Help: "Views of the lookup table lost to a Kafka fault and rebuilt, by cause.",
-	}, []string{"cause"})
-	t.upGauge = f.NewGauge(prometheus.GaugeOpts{
-		Name: "redrive_lookup_table_up",
-		Help: "1 while the lookup table's view has caught up with its topic and follows it.",
-	})
-	f.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "redrive_lookup_table_keys",
-		Help: "Keys held by the lookup table in memory (0 with --lookup-dir).",
-	}, func() float64 { return float64(t.budget.keys.Load()) })
-	f.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "redrive_lookup_table_bytes",
-		Help: "Bytes the lookup table holds in memory, as charged against --lookup-max-bytes (0 with --lookup-dir).",
-	}, func() float64 { return float64(t.budget.used.Load()) })
+	f := metric.With(reg)
+	t.refused = f.CounterVec("redrive_lookup_table_refused_total",
+		"Table records not kept, by reason: invalid_json (the value is not JSON) or full (the memory table is at --lookup-max-bytes). Their keys read as misses.",
+		"reason")
+	t.restarts = f.CounterVec("redrive_lookup_table_restarts_total",
+		"Views of the lookup table lost to a Kafka fault and rebuilt, by cause.",
+		"cause")
+	t.upGauge = f.Gauge("redrive_lookup_table_up",
+		"1 while the lookup table's view has caught up with its topic and follows it.")
+	f.GaugeFunc("redrive_lookup_table_keys",
+		"Keys held by the lookup table in memory (0 with --lookup-dir).",
+		func() float64 { return float64(t.budget.keys.Load()) })
+	f.GaugeFunc("redrive_lookup_table_bytes",
+		"Bytes the lookup table holds in memory, as charged against --lookup-max-bytes (0 with --lookup-dir).",
+		func() float64 { return float64(t.budget.used.Load()) })
 }
 
 // Recovered is closed once the table has first caught up with its topic.
@@ -320,12 +315,8 @@ func (t *Table) Run(ctx context.Context) error {
 		} else {
 			t.log.Debug("lookup table view still failing", "topic", t.cfg.Topic, "cause", string(fault), "err", err)
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		if !sleepCtx(ctx, wait) {
 			return nil
-		case <-timer.C:
 		}
 	}
 }

@@ -39,6 +39,8 @@ READY_LINE="Kafka Server started"
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 log() { echo "kafka.sh: $*" >&2; }
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
@@ -165,22 +167,7 @@ need_libs() { [[ -f "$LIBS/.complete" ]] || die "Kafka's jars are not fetched: r
 
 DIR="" NODES="" BASE_PORT="" PORTS="" NODE="" SIGNAL="TERM" TIMEOUT="120"
 BOOTSTRAP="" # set by load from cluster.env
-parse() {
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		--dir) DIR="$2"; shift 2 ;;
-		--nodes) NODES="$2"; shift 2 ;;
-		--base-port) BASE_PORT="$2"; shift 2 ;;
-		--ports) PORTS="$2"; shift 2 ;;
-		--node) NODE="$2"; shift 2 ;;
-		--signal) SIGNAL="$2"; shift 2 ;;
-		--timeout) TIMEOUT="$2"; shift 2 ;;
-		*) die "unknown option $1" ;;
-		esac
-	done
-	[[ -n "$DIR" ]] || die "--dir is required"
-	DIR="$(realpath -m "$DIR")"
-}
+parse() { parse_options dir nodes base-port ports node signal timeout -- "$@"; }
 
 # load reads the cluster's description written by prepare.
 load() {
@@ -339,15 +326,10 @@ run_node() {
 }
 
 # pid_alive tells whether node I's pid file names a live JVM of that node,
-# or the run-node command about to become it (a recycled pid does not count,
-# nor a zombie, whose cmdline is empty).
+# or the run-node command about to become it.
 pid_alive() {
-	local nd="$DIR/node-$1" pid cmdline
-	[[ -f "$nd/pid" ]] || return 1
-	pid="$(cat "$nd/pid")"
-	[[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-	cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline")"
-	[[ "$cmdline" == *" $nd/server.properties "* || "$cmdline" == *" run-node --dir $DIR --node $1 "* ]]
+	local nd="$DIR/node-$1"
+	pid_runs "$nd/pid" " $nd/server.properties " " run-node --dir $DIR --node $1 "
 }
 
 # started tells whether node I's log says, since its last start, that the
@@ -358,8 +340,6 @@ started() {
 		'index($0, mark) == 1 { s = 0 } index($0, ready) { s = 1 } END { exit !s }' \
 		"$DIR/node-$1/server.log" 2>/dev/null
 }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 broker_port() { # node
 	sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$DIR/node-$1/server.properties"

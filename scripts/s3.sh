@@ -25,6 +25,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VERSITYGW_VERSION="v1.8.0"
 
 die() { echo "s3.sh: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
@@ -48,20 +50,7 @@ install() {
 }
 
 DIR="" PORT="" ACCESS="" SECRET="" TIMEOUT="30"
-parse() {
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		--dir) DIR="$2"; shift 2 ;;
-		--port) PORT="$2"; shift 2 ;;
-		--access) ACCESS="$2"; shift 2 ;;
-		--secret) SECRET="$2"; shift 2 ;;
-		--timeout) TIMEOUT="$2"; shift 2 ;;
-		*) die "unknown option $1" ;;
-		esac
-	done
-	[[ -n "$DIR" ]] || die "--dir is required"
-	DIR="$(realpath -m "$DIR")"
-}
+parse() { parse_options dir port access secret timeout -- "$@"; }
 
 # configure writes DIR/s3.env from the options, or reads it when none are given.
 configure() {
@@ -80,18 +69,8 @@ load() {
 }
 
 # alive tells whether the pid file names a live versitygw serving DIR, or
-# the run command about to become it (a recycled pid does not count, nor a
-# zombie, whose cmdline is empty).
-alive() {
-	local pid cmdline
-	[[ -f "$DIR/pid" ]] || return 1
-	pid="$(cat "$DIR/pid")"
-	[[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-	cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline")"
-	[[ "$cmdline" == *" posix $DIR/data "* || "$cmdline" == *" run --dir $DIR "* ]]
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# the run command about to become it.
+alive() { pid_runs "$DIR/pid" " posix $DIR/data " " run --dir $DIR "; }
 
 run() {
 	configure

@@ -2,7 +2,8 @@ package sinks
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/redrive-io/redrive/internal/metric"
 )
 
 // metrics are the sink's Prometheus collectors.
@@ -17,36 +18,25 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	f := promauto.With(reg)
-	batches := f.NewCounterVec(prometheus.CounterOpts{
-		Name: "redrive_sink_batches_total",
-		Help: "Sealed batches by outcome: ok (durable) or failed (given up).",
-	}, []string{"result"})
+	f := metric.With(reg)
+	batches := f.CounterVec("redrive_sink_batches_total",
+		"Sealed batches by outcome: ok (durable) or failed (given up).",
+		"result")
 	return &metrics{
 		batchesOK:     batches.WithLabelValues("ok"),
 		batchesFailed: batches.WithLabelValues("failed"),
-		batchRecords: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "redrive_sink_batch_records",
-			Help:    "Lines per sealed batch.",
-			Buckets: prometheus.ExponentialBuckets(1, 4, 10), // 1 .. 262144
-		}),
-		batchBytes: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "redrive_sink_batch_bytes",
-			Help:    "Compressed size of each sealed batch in bytes.",
-			Buckets: prometheus.ExponentialBuckets(256, 4, 10), // 256 B .. 64 MiB
-		}),
-		uploadDuration: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "redrive_sink_upload_duration_seconds",
-			Help:    "Duration of each upload attempt, successful or not.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10), // 5 ms .. ~19 s
-		}),
-		uploadRetries: f.NewCounter(prometheus.CounterOpts{
-			Name: "redrive_sink_upload_retries_total",
-			Help: "Upload attempts that failed and were retried.",
-		}),
-		pending: f.NewGauge(prometheus.GaugeOpts{
-			Name: "redrive_sink_pending_records",
-			Help: "Lines added to the sink whose Done has not been called yet.",
-		}),
+		batchRecords: f.Histogram("redrive_sink_batch_records",
+			"Lines per sealed batch.",
+			prometheus.ExponentialBuckets(1, 4, 10)), // 1 .. 262144
+		batchBytes: f.Histogram("redrive_sink_batch_bytes",
+			"Compressed size of each sealed batch in bytes.",
+			prometheus.ExponentialBuckets(256, 4, 10)), // 256 B .. 64 MiB
+		uploadDuration: f.Histogram("redrive_sink_upload_duration_seconds",
+			"Duration of each upload attempt, successful or not.",
+			prometheus.ExponentialBuckets(0.005, 2.5, 10)), // 5 ms .. ~19 s
+		uploadRetries: f.Counter("redrive_sink_upload_retries_total",
+			"Upload attempts that failed and were retried."),
+		pending: f.Gauge("redrive_sink_pending_records",
+			"Lines added to the sink whose Done has not been called yet."),
 	}
 }

@@ -371,11 +371,29 @@ func (c *dlqConfig) topicStats(ctx context.Context, s *dlqSession, sc inspect.Sc
 	return sc.Stats(ctx, t)
 }
 
-func (c *dlqConfig) lsCommand(parent flagSet, stdout, stderr io.Writer) *ff.Command {
+// filteredCommand completes cmd (ls, tail) as a read-only command over the
+// DLQ and parking topics that takes the record filters: it binds the
+// filter flags, and its Exec checks them, connects and hands run the
+// session, the filter and the topics --topic chose (both by default).
+func (c *dlqConfig) filteredCommand(parent flagSet, stderr io.Writer, cmd ff.Command,
+	run func(ctx context.Context, s *dlqSession, filter inspect.Filter, topics []inspect.Topic) error) *ff.Command {
 	var f filterFlags
-	fs := subFlags("ls", parent)
+	fs := subFlags(cmd.Name, parent)
 	bindFilterFlags(fs, &f, true)
-	return &ff.Command{
+	cmd.Flags = fs.FlagSet
+	cmd.Exec = func(ctx context.Context, args []string) error {
+		s, filter, topics, err := c.start(ctx, cmd.Name, args, f, "both", false, stderr)
+		if err != nil {
+			return err
+		}
+		defer s.k.Close()
+		return run(ctx, s, filter, topics)
+	}
+	return &cmd
+}
+
+func (c *dlqConfig) lsCommand(parent flagSet, stdout, stderr io.Writer) *ff.Command {
+	return c.filteredCommand(parent, stderr, ff.Command{
 		Name:      "ls",
 		Usage:     "redrive dlq ls [flags]",
 		ShortHelp: "list DLQ and parked records, one line each, with filters",
@@ -383,37 +401,30 @@ func (c *dlqConfig) lsCommand(parent flagSet, stdout, stderr io.Writer) *ff.Comm
 since its first failure, whether it was replayed, and the start of its value.
 Records are listed by topic (DLQ first), partition and offset. --limit counts
 across both topics.`,
-		Flags: fs.FlagSet,
-		Exec: func(ctx context.Context, args []string) error {
-			s, filter, topics, err := c.start(ctx, "ls", args, f, "both", false, stderr)
+	}, func(ctx context.Context, s *dlqSession, filter inspect.Filter, topics []inspect.Topic) error {
+		table := inspect.NewRecordTable(stdout, c.now())
+		total := 0
+		for _, t := range topics {
+			sc, bar := s.scanner(t)
+			sel, err := sc.Select(ctx, t, filter, inspect.SelectOptions{}, func(recs []inspect.Record) error {
+				return c.writeRecords(stdout, table, recs)
+			})
+			clearBar(bar)
 			if err != nil {
-				return err
+				return s.explain(err)
 			}
-			defer s.k.Close()
-			table := inspect.NewRecordTable(stdout, c.now())
-			total := 0
-			for _, t := range topics {
-				sc, bar := s.scanner(t)
-				sel, err := sc.Select(ctx, t, filter, inspect.SelectOptions{}, func(recs []inspect.Record) error {
-					return c.writeRecords(stdout, table, recs)
-				})
-				clearBar(bar)
-				if err != nil {
-					return s.explain(err)
-				}
-				total += sel.Matched
-				if filter.Limit > 0 {
-					if filter.Limit -= sel.Matched; filter.Limit == 0 {
-						break
-					}
+			total += sel.Matched
+			if filter.Limit > 0 {
+				if filter.Limit -= sel.Matched; filter.Limit == 0 {
+					break
 				}
 			}
-			if total == 0 {
-				fmt.Fprintln(stderr, "no record matches")
-			}
-			return table.Flush()
-		},
-	}
+		}
+		if total == 0 {
+			fmt.Fprintln(stderr, "no record matches")
+		}
+		return table.Flush()
+	})
 }
 
 // writeRecords writes records as JSON Lines or into the table.
@@ -474,46 +485,36 @@ header as read, and its value, pretty-printed when it is JSON.`,
 }
 
 func (c *dlqConfig) tailCommand(parent flagSet, stdout, stderr io.Writer) *ff.Command {
-	var f filterFlags
-	fs := subFlags("tail", parent)
-	bindFilterFlags(fs, &f, true)
-	return &ff.Command{
+	return c.filteredCommand(parent, stderr, ff.Command{
 		Name:      "tail",
 		Usage:     "redrive dlq tail [flags]",
 		ShortHelp: "follow new DLQ and parked records as they arrive",
 		LongHelp: `Print each record written to the DLQ or parking topic from now on, in the
 format of ls, until interrupted (or until --limit records were printed).
 Filters apply; replay markers are not shown.`,
-		Flags: fs.FlagSet,
-		Exec: func(ctx context.Context, args []string) error {
-			s, filter, topics, err := c.start(ctx, "tail", args, f, "both", false, stderr)
-			if err != nil {
-				return err
+	}, func(ctx context.Context, s *dlqSession, filter inspect.Filter, topics []inspect.Topic) error {
+		var names []string
+		for _, t := range topics {
+			names = append(names, t.Name)
+		}
+		started := func() {
+			fmt.Fprintf(stderr, "following %s from the end; interrupt to stop\n", strings.Join(names, " and "))
+			if !c.json {
+				fmt.Fprintln(stdout, inspect.LineHeader())
 			}
-			defer s.k.Close()
-			var names []string
-			for _, t := range topics {
-				names = append(names, t.Name)
+		}
+		var mu sync.Mutex
+		err := inspect.Scanner{Reader: s.k}.Tail(ctx, topics, filter, started, func(r inspect.Record) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if c.json {
+				return inspect.WriteJSON(stdout, inspect.NewRecordJSON(r))
 			}
-			started := func() {
-				fmt.Fprintf(stderr, "following %s from the end; interrupt to stop\n", strings.Join(names, " and "))
-				if !c.json {
-					fmt.Fprintln(stdout, inspect.LineHeader())
-				}
-			}
-			var mu sync.Mutex
-			err = inspect.Scanner{Reader: s.k}.Tail(ctx, topics, filter, started, func(r inspect.Record) error {
-				mu.Lock()
-				defer mu.Unlock()
-				if c.json {
-					return inspect.WriteJSON(stdout, inspect.NewRecordJSON(r))
-				}
-				_, err := fmt.Fprintln(stdout, inspect.Line(r, c.now()))
-				return err
-			})
-			return s.explain(err)
-		},
-	}
+			_, err := fmt.Fprintln(stdout, inspect.Line(r, c.now()))
+			return err
+		})
+		return s.explain(err)
+	})
 }
 
 // replaySummary is the last line of replay's JSON output.

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"slices"
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // adminTimeout bounds CreateTopic, including the wait for every running

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // s3StartTimeout bounds how long StartS3 and Start wait for the server to
