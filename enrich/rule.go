@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -19,6 +20,9 @@ type Rule struct {
 	program *vm.Program
 	fields  []string // top-level fields the expression reads; nil with all set
 	all     bool     // the expression may read any field ($env)
+	// machines are expr's virtual machines, reused: Run resets one, and
+	// a new one per record was most of the rule's allocations.
+	machines sync.Pool
 }
 
 // CompileRule compiles src. An empty src is an error: whether "no rule" means
@@ -31,7 +35,10 @@ func CompileRule(src string) (*Rule, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("enrich: rule: empty expression")
 	}
-	p, err := expr.Compile(src, expr.AsBool(), expr.AllowUndefinedVariables())
+	// The environment is declared a map[string]any, which it always is
+	// (Match), so that a field is read from the map directly rather than
+	// through reflection.
+	p, err := expr.Compile(src, expr.Env(map[string]any{}), expr.AsBool(), expr.AllowUndefinedVariables())
 	if err != nil {
 		return nil, fmt.Errorf("enrich: rule %q: %w", src, err)
 	}
@@ -43,7 +50,9 @@ func CompileRule(src string) (*Rule, error) {
 		return nil, fmt.Errorf("enrich: rule %q must yield true or false: %s", src, why)
 	}
 	fields, all := identifiers(tree.Node)
-	return &Rule{src: src, program: p, fields: fields, all: all}, nil
+	r := &Rule{src: src, program: p, fields: fields, all: all}
+	r.machines.New = func() any { return new(vm.VM) }
+	return r, nil
 }
 
 // Fields lists the top-level record fields the rule reads, so that callers
@@ -95,7 +104,9 @@ func (r *Rule) Match(fields map[string]any) (ok bool, err error) {
 	if fields == nil {
 		fields = map[string]any{}
 	}
-	out, err := expr.Run(r.program, fields)
+	machine := r.machines.Get().(*vm.VM)
+	defer r.machines.Put(machine)
+	out, err := machine.Run(r.program, fields)
 	if err != nil {
 		return false, fmt.Errorf("enrich: rule %q: %w", r.src, err)
 	}
