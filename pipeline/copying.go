@@ -115,23 +115,21 @@ func (c copiedClaim) Messages() <-chan *sarama.ConsumerMessage { return c.out }
 var emptyValue = []byte{}
 
 // ownBytes copies what goka keeps of a message out of sarama's batch
-// buffer. The value goes to held instead, uncopied: the processor writes
-// most values to the sink at once, and copies those that must wait
-// (record.own). A nil value (a tombstone) is left to goka as it is.
+// buffer: its key and headers. The value goes to held instead, uncopied:
+// the processor writes most values to the sink at once, and copies those
+// that must wait (record.own). A nil value (a tombstone) is left to goka
+// as it is. The message is changed in place: sarama hands it over with
+// the channel and keeps no use of it.
 func ownBytes(m *sarama.ConsumerMessage, held *heldValues) *sarama.ConsumerMessage {
-	cp := *m
-	cp.Key = bytes.Clone(m.Key)
+	m.Key = bytes.Clone(m.Key)
 	if m.Value != nil {
 		held.put(m.Offset, m.Value)
-		cp.Value = emptyValue
+		m.Value = emptyValue
 	}
-	if len(m.Headers) > 0 {
-		cp.Headers = make([]*sarama.RecordHeader, len(m.Headers))
-		for i, h := range m.Headers {
-			cp.Headers[i] = &sarama.RecordHeader{Key: bytes.Clone(h.Key), Value: bytes.Clone(h.Value)}
-		}
+	for _, h := range m.Headers {
+		h.Key, h.Value = bytes.Clone(h.Key), bytes.Clone(h.Value)
 	}
-	return &cp
+	return m
 }
 
 // valueStore holds the values of the claims in progress, by topic and

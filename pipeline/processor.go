@@ -197,10 +197,24 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 // record is parked instead of failing the processor).
 func (p *Processor) Graph() *goka.GroupGraph {
 	return goka.DefineGroup(goka.Group(p.cfg.Group),
-		goka.Input(goka.Stream(p.cfg.InputTopic), new(codec.Bytes), p.consume),
-		goka.Input(goka.Stream(p.cfg.DLQTopic), new(codec.Bytes), p.consume),
+		goka.Input(goka.Stream(p.cfg.InputTopic), new(valueCodec), p.consume),
+		goka.Input(goka.Stream(p.cfg.DLQTopic), new(valueCodec), p.consume),
 	)
 }
+
+// valueCodec is goka's codec.Bytes without an allocation for the empty
+// value copyingGroup hands goka in place of every record's (converting a
+// slice to an interface allocates; emptyAny is converted once).
+type valueCodec struct{ codec.Bytes }
+
+func (*valueCodec) Decode(data []byte) (any, error) {
+	if data != nil && len(data) == 0 {
+		return emptyAny, nil
+	}
+	return data, nil
+}
+
+var emptyAny any = emptyValue
 
 // ConsumerGroupBuilder wraps goka's builder to keep the consumer group,
 // whose Pause and Resume stop fetching one topic-partition.
