@@ -33,7 +33,7 @@ type topicPartition struct {
 // for the next batch.
 type encoder interface {
 	// add writes one item; size is what it counts against MaxBytes.
-	add(it *Item, size int) error
+	add(it Item, size int) error
 	// finish completes the body (the compressed stream's end, the Parquet
 	// footer) and returns the encoder's state to its pool.
 	finish() error
@@ -58,7 +58,7 @@ type openBatch struct {
 // add encodes one item. An encoder writes to a bytes.Buffer, which cannot
 // fail, so err stays nil in practice; it is kept so that an impossible
 // error still reaches every Done instead of being dropped.
-func (ob *openBatch) add(it *Item, size int) {
+func (ob *openBatch) add(it Item, size int) {
 	if ob.records == 0 || it.Offset < ob.minOff {
 		ob.minOff = it.Offset
 	}

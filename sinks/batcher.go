@@ -174,7 +174,7 @@ func (b *Batcher) Add(it Item) {
 		i = len(p.open) - 1
 	}
 	ob := p.open[i]
-	ob.add(&it, size)
+	ob.add(it, size)
 	if ob.records >= b.cfg.MaxRecords || ob.rawBytes >= b.cfg.MaxBytes {
 		b.sealAtLocked(tp, p, i)
 	}

@@ -29,7 +29,7 @@ type jsonlEncoder struct {
 const stageBytes = 64 << 10
 
 // add appends the item's line and a newline.
-func (e *jsonlEncoder) add(it *Item, _ int) error {
+func (e *jsonlEncoder) add(it Item, _ int) error {
 	if e.zw == nil {
 		e.buf.Write(it.Line)
 		e.buf.Write(it.Tail)

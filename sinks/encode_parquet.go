@@ -27,7 +27,7 @@ type parquetEncoder struct {
 // per row cost more than the staging.
 const stageRows = 256
 
-func (e *parquetEncoder) add(it *Item, size int) error {
+func (e *parquetEncoder) add(it Item, size int) error {
 	e.rows = append(e.rows, it.Row)
 	e.sinceFlush += size
 	if len(e.rows) >= stageRows {
