@@ -51,7 +51,7 @@ func BenchmarkLineParts(b *testing.B) {
 	buf := make([]byte, 0, 512)
 	for i := 0; b.Loop(); i++ {
 		meta := Meta{Topic: "events", Partition: 3, Offset: int64(i), ReceivedAt: now, WrittenAt: now}
-		if _, _, err := lineParts(buf, vals[i%len(vals)], "enrichment", nil, meta); err != nil {
+		if _, _, err := lineParts(buf, vals[i%len(vals)], "enrichment", nil, meta, shapeKnown); err != nil {
 			b.Fatal(err)
 		}
 	}

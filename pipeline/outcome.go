@@ -94,7 +94,7 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		}
 		item.Row = row
 	} else {
-		head, t, err := lineParts((*tail)[:0], rec.value, p.cfg.EnrichField, answer, meta)
+		head, t, err := lineParts((*tail)[:0], rec.value, p.cfg.EnrichField, answer, meta, rec.shape)
 		if err != nil {
 			// The value was validated as a JSON object and the answer by
 			// the enricher, so this is a bug; still, park rather than lose it.

@@ -83,8 +83,12 @@ type Processor struct {
 	// picked for the rule (ruleNames with the time field in "field" mode),
 	// so that the one pass over a record that validates it also picks its
 	// time.
-	ptime     partitionTime
-	pickNames []string
+	ptime      partitionTime
+	ptimeNames []string // the partition-time field alone, for pickRaws
+	pickNames  []string
+	// ownKeys are the keys redrive writes into output lines: MetaField and
+	// the enrichment field (scanner.ownKeys).
+	ownKeys []string
 	// enricherNeedsFields: the enricher reads decoded fields (URL
 	// templates); true unless it says otherwise.
 	enricherNeedsFields bool
@@ -183,6 +187,8 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 		p.cache = newAnswerCache(cfg.CacheSize, cfg.CacheTTL, deps.Now, deps.Registerer)
 	}
 	p.ptime, _ = parsePartitionTime(cfg.PartitionTime) // validated above
+	p.ptimeNames = []string{p.ptime.field}
+	p.ownKeys = []string{MetaField, cfg.EnrichField}
 	p.pickNames = p.ruleNames
 	if p.ptime.mode == partitionTimeField {
 		if p.ruleNames != nil && !slices.Contains(p.ruleNames, p.ptime.field) {
@@ -430,7 +436,7 @@ func (p *Processor) match(rec *record) (match bool, class string, err error) {
 	} else {
 		fields = p.fieldMaps.Get().(map[string]any)
 		defer func() { clear(fields); p.fieldMaps.Put(fields) }()
-		if err := scanObject(rec.value, p.pickNames, fields); err != nil {
+		if err := p.scan(rec, &scanner{}, p.pickNames, fields); err != nil {
 			return false, ClassMalformed, err
 		}
 		v, present := fields[p.ptime.field]
@@ -446,18 +452,20 @@ func (p *Processor) match(rec *record) (match bool, class string, err error) {
 // picks its partition-time field when there is one, and stamps its time.
 func (p *Processor) validate(rec *record) error {
 	if p.ptime.mode != partitionTimeField {
-		if err := validateObject(rec.value); err != nil {
+		if err := p.scan(rec, &scanner{}, nil, nil); err != nil {
 			return err
 		}
 		p.stampTime(rec, nil, false)
 		return nil
 	}
-	raw, err := pickRaw(rec.value, p.ptime.field)
-	if err != nil || raw == nil {
-		if err == nil {
-			p.stampTime(rec, nil, false)
-		}
+	var raws [1][]byte
+	if err := p.scan(rec, &scanner{rawNames: p.ptimeNames, raws: raws[:]}, nil, nil); err != nil {
 		return err
+	}
+	raw := raws[0]
+	if raw == nil {
+		p.stampTime(rec, nil, false)
+		return nil
 	}
 	v, err := decodeValue(raw)
 	if err != nil {
@@ -465,6 +473,16 @@ func (p *Processor) validate(rec *record) error {
 	}
 	p.stampTime(rec, v, true)
 	return nil
+}
+
+// scan is the one pass over a record that routing makes (scanObject with
+// names and out, or pickRaws with s's rawNames), noting the record's shape
+// for its output line as it goes.
+func (p *Processor) scan(rec *record, s *scanner, names []string, out map[string]any) error {
+	s.ownKeys = p.ownKeys
+	err := s.top(rec.value, names, out)
+	rec.shape = s.shape | shapeKnown
+	return err
 }
 
 // fieldLister is implemented by rules that know which fields they read

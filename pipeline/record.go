@@ -67,7 +67,7 @@ func decodeFields(value []byte) (map[string]any, error) {
 // outputLine returns the record as one JSON object with the enrichment (if
 // any) under field and the journey under MetaField, in a new buffer.
 func outputLine(value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
-	head, tail, err := lineParts(nil, value, field, enrichment, meta)
+	head, tail, err := lineParts(nil, value, field, enrichment, meta, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -85,10 +85,16 @@ func outputLine(value []byte, field string, enrichment json.RawMessage, meta Met
 // (with a nil tail): one with a line break, which JSON Lines cannot hold
 // (a pretty-printed record is compacted), and one that has a key redrive
 // writes already (re-encoded, so that no key appears twice). An answer
-// with a line break is compacted too.
-func lineParts(dst, value []byte, field string, enrichment json.RawMessage, meta Meta) (head, tail []byte, err error) {
+// with a line break is compacted too. sh says which of these the value
+// is, when the pass that validated it found out (Processor.scan);
+// otherwise lineParts searches the value, and over-approximates a key by
+// its quoted text anywhere.
+func lineParts(dst, value []byte, field string, enrichment json.RawMessage, meta Meta, sh shape) (head, tail []byte, err error) {
 	v := bytes.TrimSpace(value)
-	if hasKey(v, MetaField) || (enrichment != nil && hasKey(v, field)) {
+	if sh&shapeKnown == 0 {
+		sh = searchShape(v, field)
+	}
+	if sh&shapeMetaKey != 0 || (enrichment != nil && sh&shapeFieldKey != 0) {
 		metaJSON, err := json.Marshal(meta)
 		if err != nil {
 			return nil, nil, err
@@ -96,7 +102,7 @@ func lineParts(dst, value []byte, field string, enrichment json.RawMessage, meta
 		line, err := reencode(v, field, enrichment, metaJSON)
 		return line, nil, err
 	}
-	if hasLineBreak(v) {
+	if sh&shapeBreak != 0 {
 		buf := bytes.NewBuffer(dst)
 		if err := json.Compact(buf, v); err != nil {
 			return nil, nil, err
@@ -200,6 +206,22 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// searchShape is a value's shape found by searching it: a key counts if
+// its quoted text appears anywhere.
+func searchShape(v []byte, field string) shape {
+	var sh shape
+	if hasKey(v, MetaField) {
+		sh |= shapeMetaKey
+	}
+	if hasKey(v, field) {
+		sh |= shapeFieldKey
+	}
+	if hasLineBreak(v) {
+		sh |= shapeBreak
+	}
+	return sh
+}
+
 // hasKey is a cheap over-approximation: the quoted key appears somewhere.
 func hasKey(v []byte, key string) bool {
 	return bytes.Contains(v, []byte(strconv.Quote(key)))
@@ -228,6 +250,7 @@ type record struct {
 	// keeps alive (copyingGroup). Fine for a record that goes straight to
 	// the sink; one that must wait is given its own copy first (own).
 	fetched  bool
+	shape    shape        // learnt by the pass that validated it (Processor.scan)
 	size     int          // memory charged to the windows (recordCost); value itself is dropped once written
 	env      dlq.Envelope // origin and retry state; Attempt 0 for fresh records
 	received time.Time

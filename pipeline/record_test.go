@@ -176,7 +176,7 @@ func TestLinePartsSpliceWithoutCopying(t *testing.T) {
 				t.Fatalf("line of %q is not a JSON object: %q", tc.in, want)
 			}
 			value := []byte(tc.in)
-			head, tail, err := lineParts(make([]byte, 0, 8), value, "enrichment", enr, meta)
+			head, tail, err := lineParts(make([]byte, 0, 8), value, "enrichment", enr, meta, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -179,3 +179,32 @@ func TestRouting_ReplayedRecordKeepsItsOrigin(t *testing.T) {
 		t.Fatalf("meta = %+v, want origin offset 5, attempt 0, replayed_at set", meta)
 	}
 }
+
+// A record whose own _redrive key is written with an escape is still
+// seen to have one: its line is re-encoded with one _redrive, redrive's,
+// rather than spliced into a line with two (searching the text for the
+// key, as before, missed it).
+func TestEscapedOwnKeyIsReplacedNotDuplicated(t *testing.T) {
+	sink := &fakeSink{}
+	h := newHarness(t, testConfig(), Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	h.consume("in", "k", []byte(`{"_redriv\u0065":"spoof","id":1}`), nil)
+	sink.mu.Lock()
+	line := string(append(sink.items[0].Line, sink.items[0].Tail...))
+	sink.mu.Unlock()
+	dec := json.NewDecoder(strings.NewReader(line))
+	keys := 0
+	dec.Token() //nolint:errcheck // the opening brace
+	for dec.More() {
+		k, _ := dec.Token()
+		if k == MetaField {
+			keys++
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatalf("line %s: %v", line, err)
+		}
+	}
+	if keys != 1 || strings.Contains(line, "spoof") {
+		t.Fatalf("line %s has %d keys %s, want redrive's alone", line, keys, MetaField)
+	}
+}

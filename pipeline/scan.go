@@ -73,7 +73,24 @@ type scanner struct {
 	// kept in raws, by index (pickRaws).
 	rawNames []string
 	raws     [][]byte
+	// ownKeys, when set, are the keys redrive writes into an output line
+	// (MetaField, then the enrichment field): shape notes which of them
+	// the object has at its top level, and whether it has a line break.
+	ownKeys []string
+	shape   shape
 }
+
+// shape is what the pass that validates a record learns for its output
+// line (lineParts), so that building the line does not search the value
+// again.
+type shape uint8
+
+const (
+	shapeKnown    shape = 1 << iota // the record was scanned with ownKeys
+	shapeMetaKey                    // a top-level key is MetaField
+	shapeFieldKey                   // a top-level key is the enrichment field
+	shapeBreak                      // a line break, which JSON allows only as white space between tokens
+)
 
 // fail reports a syntax error at the current position.
 func (s *scanner) fail(where string) error {
@@ -86,7 +103,10 @@ func (s *scanner) fail(where string) error {
 func (s *scanner) space() {
 	for s.i < len(s.v) {
 		switch s.v[s.i] {
-		case ' ', '\t', '\n', '\r':
+		case ' ', '\t':
+			s.i++
+		case '\n', '\r':
+			s.shape |= shapeBreak
 			s.i++
 		default:
 			return
@@ -116,6 +136,11 @@ func (s *scanner) object(names []string, out map[string]any) error {
 			return err
 		}
 		key := s.v[keyStart:s.i]
+		if s.ownKeys != nil && s.depth == 1 {
+			if i := wantedAt(key, s.ownKeys); i >= 0 {
+				s.shape |= shapeMetaKey << i
+			}
+		}
 		s.space()
 		if s.i >= len(s.v) || s.v[s.i] != ':' {
 			return s.fail("after an object key")

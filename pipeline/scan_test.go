@@ -141,3 +141,31 @@ func TestScanStringWordAtATime(t *testing.T) {
 		}
 	}
 }
+
+// The pass that validates a record notes its shape for the output line:
+// a top-level key redrive writes (escaped or not; not a nested one, not a
+// string value) and a line break between tokens.
+func TestScanNotesTheShapeOfTheLine(t *testing.T) {
+	own := []string{MetaField, "enrichment"}
+	for _, tc := range []struct {
+		in   string
+		want shape
+	}{
+		{`{"a":1}`, 0},
+		{`{"x":"_redrive","y":"enrichment"}`, 0},
+		{`{"a":{"_redrive":1,"enrichment":2}}`, 0},
+		{`{"_redrive":1}`, shapeMetaKey},
+		{`{"_redriv\u0065":1}`, shapeMetaKey},
+		{`{"enrichment":null}`, shapeFieldKey},
+		{"{\"a\":\r\n1,\"enrichment\":2,\"_redrive\":3}", shapeBreak | shapeFieldKey | shapeMetaKey},
+		{"\n{\"a\":1}\n", 0}, // outside the object: trimmed, as the line trims it
+	} {
+		s := scanner{ownKeys: own}
+		if err := s.top([]byte(tc.in), nil, nil); err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		if s.shape != tc.want {
+			t.Errorf("shape of %q = %b, want %b", tc.in, s.shape, tc.want)
+		}
+	}
+}
