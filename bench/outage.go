@@ -11,6 +11,7 @@ import (
 
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/ctxwait"
 )
 
 // outageResult is workload 3: the API is down for a while in the middle of
@@ -106,14 +107,14 @@ func (b *bench) outage(ctx context.Context) error {
 	// drain has a fixed amount of work.
 	flow := startPaced(ctx, b.svc.Brokers, topic, b.sz.Partitions, newRecordGen(b.sz.RecordBytes), 0.5, b.sz.OutageRate)
 	defer flow.Stop() //nolint:errcheck // on the error path only
-	if err := sleepCtx(ctx, b.sz.OutageLead); err != nil {
+	if err := ctxwait.Sleep(ctx, b.sz.OutageLead); err != nil {
 		return err
 	}
 	b.log.Info("w3: API down", "for", b.sz.Outage)
 	api.SetDown(true)
 	downAt := time.Now()
 	downBefore := api.Stats().Outage
-	sleepErr := sleepCtx(ctx, b.sz.Outage)
+	sleepErr := ctxwait.Sleep(ctx, b.sz.Outage)
 	api.SetDown(false)
 	upAt := time.Now()
 	res.RequestsWhileDown = api.Stats().Outage - downBefore
@@ -272,17 +273,4 @@ func (b *bench) outageAccount(ctx context.Context, topic string, res *outageResu
 		return fmt.Errorf("w3: the input topic holds %d records but %d were produced", total, res.Produced)
 	}
 	return nil
-}
-
-// sleepCtx waits d: here the workload's script is timed (flow, outage), it
-// is not waiting for a condition.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
 }

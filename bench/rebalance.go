@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redrive-io/redrive/internal/ctxwait"
 	"github.com/redrive-io/redrive/internal/wait"
 	"github.com/redrive-io/redrive/pipeline"
 )
@@ -123,7 +124,7 @@ func (b *bench) rebalance(ctx context.Context) error {
 		}
 	}()
 	for i := range b.sz.Rebalances {
-		if err := sleepCtx(ctx, triggerPhase(i, b.sz.Rebalances, heartbeat)); err != nil {
+		if err := ctxwait.Sleep(ctx, triggerPhase(i, b.sz.Rebalances, heartbeat)); err != nil {
 			return err
 		}
 		var ev rebalanceEvent

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/redrive-io/redrive/dlq"
+	"github.com/redrive-io/redrive/internal/ctxwait"
 	"github.com/redrive-io/redrive/schema"
 	"github.com/redrive-io/redrive/sinks"
 )
@@ -254,14 +255,7 @@ func (p *Processor) Wait() { p.wg.Wait() }
 // WaitContext is Wait bounded by ctx: it reports whether every goroutine
 // finished before ctx ended.
 func (p *Processor) WaitContext(ctx context.Context) bool {
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return ctxwait.Group(ctx, &p.wg) == nil
 }
 
 // windowBytes is a partition's byte window: MaxPendingBytes, or its share

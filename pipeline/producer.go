@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/redrive-io/redrive/dlq"
+	"github.com/redrive-io/redrive/internal/ctxwait"
 )
 
 // Forwarder writes a record to the DLQ or parking topic at an explicit
@@ -217,14 +218,10 @@ func (p *Producer) Close(ctx context.Context) error {
 	if already {
 		return nil
 	}
-	finished := make(chan struct{})
-	go func() { p.wg.Wait(); close(finished) }()
-	select {
-	case <-finished:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("DLQ producer: writes still unacknowledged at close: %w", ctx.Err())
+	if err := ctxwait.Group(ctx, &p.wg); err != nil {
+		return fmt.Errorf("DLQ producer: writes still unacknowledged at close: %w", err)
 	}
+	return nil
 }
 
 // byteEncoder keeps a nil key nil (sarama.ByteEncoder(nil) would send an

@@ -12,6 +12,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/redrive-io/redrive/internal/ctxwait"
 	"github.com/redrive-io/redrive/internal/metric"
 )
 
@@ -66,19 +67,6 @@ func newRetryBackoff() backoff.BackOff {
 	b.MaxElapsedTime = 0
 	b.Reset()
 	return b
-}
-
-// sleepCtx waits d between two attempts of a retry loop, or less when ctx
-// ends first; it reports whether d passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // Up reports whether a session is set up and consuming (readiness).
@@ -223,7 +211,7 @@ func (g *supervisedGroup) Consume(ctx context.Context, topics []string, h sarama
 		} else {
 			s.log.Debug("kafka session still failing", "cause", string(fault), "err", err, "retry_in", wait.Round(time.Millisecond).String())
 		}
-		if wait == backoff.Stop || !sleepCtx(ctx, wait) {
+		if wait == backoff.Stop || ctxwait.Sleep(ctx, wait) != nil {
 			return nil // ctx ended
 		}
 	}

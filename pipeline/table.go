@@ -21,6 +21,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/redrive-io/redrive/internal/ctxwait"
 	"github.com/redrive-io/redrive/internal/metric"
 )
 
@@ -164,14 +165,7 @@ func (t *Table) registerMetrics(reg prometheus.Registerer) {
 func (t *Table) Recovered() <-chan struct{} { return t.recovered }
 
 // HasRecovered reports whether the table has caught up once.
-func (t *Table) HasRecovered() bool {
-	select {
-	case <-t.recovered:
-		return true
-	default:
-		return false
-	}
-}
+func (t *Table) HasRecovered() bool { return ctxwait.Closed(t.recovered) }
 
 // Up reports whether the current view has caught up and follows the topic
 // (readiness).
@@ -315,7 +309,7 @@ func (t *Table) Run(ctx context.Context) error {
 		} else {
 			t.log.Debug("lookup table view still failing", "topic", t.cfg.Topic, "cause", string(fault), "err", err)
 		}
-		if !sleepCtx(ctx, wait) {
+		if ctxwait.Sleep(ctx, wait) != nil {
 			return nil
 		}
 	}

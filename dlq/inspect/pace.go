@@ -3,6 +3,8 @@ package inspect
 import (
 	"context"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/ctxwait"
 )
 
 // Pacer spaces out sends to at most Rate records per second: each Wait for n
@@ -28,7 +30,7 @@ func (p *Pacer) Wait(ctx context.Context, n int) error {
 	if p.Now != nil {
 		now = p.Now
 	}
-	sleep := sleepCtx
+	sleep := ctxwait.Sleep
 	if p.Sleep != nil {
 		sleep = p.Sleep
 	}
@@ -50,15 +52,4 @@ func (p *Pacer) chunk() int {
 		return 100
 	}
 	return min(max(int(p.Rate/10), 1), 100)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
