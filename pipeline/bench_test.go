@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/redrive-io/redrive/schema"
 )
 
@@ -89,38 +86,5 @@ func BenchmarkValidateWithTimeField(b *testing.B) {
 		if _, ok := schema.EventTime(v); !ok {
 			b.Fatal("no time")
 		}
-	}
-}
-
-// drainingHandler stands in for goka: it takes every message relayed to
-// it, as goka's claim loop does, until the claim's channel closes.
-type drainingHandler struct{ nopHandler }
-
-func (drainingHandler) ConsumeClaim(_ sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
-	for range c.Messages() {
-	}
-	return nil
-}
-
-// BenchmarkRelay is the hop every message takes through copyingGroup's
-// relay, from sarama's claim channel to goka's.
-func BenchmarkRelay(b *testing.B) {
-	store := &valueStore{}
-	lag := &lagReporter{offsets: &fakeOffsets{}, gauges: newMetrics(prometheus.NewRegistry()).lag, interval: time.Hour}
-	claim := messagesClaim{&fakeClaim{}, make(chan *sarama.ConsumerMessage, 64)}
-	h := &copyingHandler{ConsumerGroupHandler: drainingHandler{}, lag: lag, values: store}
-	msgs := make([]sarama.ConsumerMessage, 1024)
-	value := []byte(`{"a":1}`)
-	go func() {
-		for i := 0; i < b.N; i++ {
-			m := &msgs[i%len(msgs)]
-			*m = sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: int64(i), Value: value}
-			claim.msgs <- m
-		}
-		close(claim.msgs)
-	}()
-	b.ReportAllocs()
-	if err := h.ConsumeClaim(nil, claim); err != nil {
-		b.Fatal(err)
 	}
 }

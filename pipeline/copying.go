@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/IBM/sarama"
 )
@@ -14,14 +16,17 @@ import (
 // deferred commit is released, so one pending record would otherwise keep
 // its entire batch alive: under a backlog that was most of the process's
 // memory, far beyond --max-pending-bytes. So goka gets a copy of the key
-// and headers and an empty value, and the value waits in values until the
-// processor takes it (Processor.consume). Most records go to the sink at
-// once, which compresses the value and lets go of it, so their values are
-// never copied; a record that must wait copies its value then
-// (record.own), and lets go of the fetch batch.
+// and headers and a stand-in for the value (emptyValue), and the value
+// waits in values until the processor takes it (Processor.consume). Most
+// records go to the sink at once, which compresses the value and lets go
+// of it, so their values are never copied; a record that must wait copies
+// its value then (record.own), and lets go of the fetch batch.
 //
-// Seeing every claim and every message, it also reports each claim's lag
-// (lagReporter).
+// The messages are changed by holdingInterceptor, in sarama's own
+// goroutine as it hands them out: a goroutine of ours relaying them to
+// goka cost a channel hop per record. This handler opens each claim's
+// store at Setup, before sarama fetches anything for the session, and
+// reports each claim's lag (lagReporter).
 type copyingGroup struct {
 	sarama.ConsumerGroup
 	lag    *lagReporter
@@ -47,6 +52,21 @@ type heldClaim struct {
 	held *heldValues
 }
 
+// Setup opens the store of each of the session's claims: sarama calls it
+// before it starts their partition consumers, whose messages the
+// interceptor moves there.
+func (h *copyingHandler) Setup(s sarama.ConsumerGroupSession) error {
+	h.mu.Lock()
+	for topic, partitions := range s.Claims() {
+		for _, partition := range partitions {
+			tp := topicPartition{topic, partition}
+			h.claims = append(h.claims, heldClaim{tp, h.values.open(tp)})
+		}
+	}
+	h.mu.Unlock()
+	return h.ConsumerGroupHandler.Setup(s)
+}
+
 // Cleanup drops the values of the session's claims once goka's own
 // Cleanup has stopped its partition processors: until then goka may still
 // deliver a message it had queued, whose value its record needs (a revoke
@@ -63,71 +83,54 @@ func (h *copyingHandler) Cleanup(s sarama.ConsumerGroupSession) error {
 	return err
 }
 
-// ConsumeClaim relays the claim's messages, copied, to the wrapped handler.
-// The relay stops when the handler returns, so it never outlives the claim.
+// ConsumeClaim reports the claim's lag while goka consumes it.
 func (h *copyingHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	lag := h.lag.watch(c)
 	defer lag.end()
-	tp := topicPartition{c.Topic(), c.Partition()}
-	held := h.values.open(tp)
-	h.mu.Lock()
-	h.claims = append(h.claims, heldClaim{tp, held})
-	h.mu.Unlock()
-	out := make(chan *sarama.ConsumerMessage, relayBuffer)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(out)
-		for {
-			select {
-			case m, ok := <-c.Messages():
-				if !ok {
-					return
-				}
-				select {
-				case out <- ownBytes(m, held):
-					lag.read(m.Offset)
-				case <-done:
-					return
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
-	err := h.ConsumerGroupHandler.ConsumeClaim(s, copiedClaim{c, out})
-	close(done)
-	wg.Wait()
-	return err
+	if held := h.values.holder(c.Topic(), c.Partition()); held != nil {
+		held.lag.Store(lag)
+		defer held.lag.CompareAndSwap(lag, nil)
+	}
+	return h.ConsumerGroupHandler.ConsumeClaim(s, c)
 }
 
-// relayBuffer is how many messages the relay may run ahead of goka. An
-// unbuffered hand-off made the two goroutines meet for every message
-// (BenchmarkRelay: 1,050 ns a message, 720 with the buffer). What is
-// relayed but not taken when the claim ends is read again after the
-// rejoin, as what is left in sarama's own buffer is.
-const relayBuffer = 64
+// holdingInterceptor is the sarama consumer interceptor that moves each
+// message's value into its claim's store (ownBytes) before goka sees the
+// message. A message of a claim without a store (one added to the session
+// after Setup, by a cooperative rebalance) is left as it is: goka carries
+// its value, as it would without this group.
+type holdingInterceptor struct{ values *valueStore }
 
-type copiedClaim struct {
-	sarama.ConsumerGroupClaim
-	out chan *sarama.ConsumerMessage
+func (i holdingInterceptor) OnConsume(m *sarama.ConsumerMessage) {
+	held := i.values.holder(m.Topic, m.Partition)
+	if held == nil || isStandIn(m.Value) {
+		// sarama calls the interceptors a second time for the message
+		// whose hand-off timed out (MaxProcessingTime): its value is held
+		// already, and must not be replaced by the stand-in.
+		return
+	}
+	ownBytes(m, held)
+	if lag := held.lag.Load(); lag != nil {
+		lag.read(m.Offset)
+	}
 }
-
-func (c copiedClaim) Messages() <-chan *sarama.ConsumerMessage { return c.out }
 
 // emptyValue is the value goka sees for a record whose value waits in a
-// claim's heldValues: empty but not nil, since goka drops nil values.
-var emptyValue = []byte{}
+// claim's heldValues: empty but not nil, since goka drops nil values, and
+// told from a record's own empty value by its array (isStandIn).
+var emptyValue = make([]byte, 1)[:0]
+
+// isStandIn reports whether v is emptyValue itself.
+func isStandIn(v []byte) bool {
+	return v != nil && len(v) == 0 && cap(v) == 1 && unsafe.SliceData(v) == unsafe.SliceData(emptyValue)
+}
 
 // ownBytes copies what goka keeps of a message out of sarama's batch
 // buffer: its key and headers. The value goes to held instead, uncopied:
 // the processor writes most values to the sink at once, and copies those
 // that must wait (record.own). A nil value (a tombstone) is left to goka
-// as it is. The message is changed in place: sarama hands it over with
-// the channel and keeps no use of it.
-func ownBytes(m *sarama.ConsumerMessage, held *heldValues) *sarama.ConsumerMessage {
+// as it is. The message is changed in place, before sarama hands it on.
+func ownBytes(m *sarama.ConsumerMessage, held *heldValues) {
 	m.Key = bytes.Clone(m.Key)
 	if m.Value != nil {
 		held.put(m.Offset, m.Value)
@@ -136,12 +139,12 @@ func ownBytes(m *sarama.ConsumerMessage, held *heldValues) *sarama.ConsumerMessa
 	for _, h := range m.Headers {
 		h.Key, h.Value = bytes.Clone(h.Key), bytes.Clone(h.Value)
 	}
-	return m
 }
 
 // valueStore holds the values of the claims in progress, by topic and
-// partition, each claim's in a heldValues of its own so that the relay of
-// one partition and its processor contend only with each other.
+// partition, each claim's in a heldValues of its own so that the sarama
+// goroutine of one partition and its processor contend only with each
+// other.
 //
 // A claim's values are taken only by the callbacks of its own session:
 // sarama starts the next session (and its claims) only once the last one's
@@ -158,10 +161,12 @@ type topicPartition struct {
 	partition int32
 }
 
-// heldValues are one claim's values not yet taken, by offset.
+// heldValues are one claim's values not yet taken, by offset, and the
+// claim's lag report once goka consumes it.
 type heldValues struct {
 	mu     sync.Mutex
 	values map[int64][]byte
+	lag    atomic.Pointer[claimLag]
 }
 
 func (h *heldValues) put(offset int64, v []byte) {
@@ -187,14 +192,22 @@ func (s *valueStore) close(tp topicPartition, h *heldValues) {
 	h.mu.Unlock()
 }
 
+// holder returns the store of a claim of the session, or nil.
+func (s *valueStore) holder(topic string, partition int32) *heldValues {
+	x, ok := s.claims.Load(topicPartition{topic, partition})
+	if !ok {
+		return nil
+	}
+	return x.(*heldValues)
+}
+
 // take removes and returns the value of a record; ok is false when its
 // session has been cleaned up (goka delivered it after its own Cleanup).
 func (s *valueStore) take(topic string, partition int32, offset int64) (v []byte, ok bool) {
-	x, found := s.claims.Load(topicPartition{topic, partition})
-	if !found {
+	h := s.holder(topic, partition)
+	if h == nil {
 		return nil, false
 	}
-	h := x.(*heldValues)
 	h.mu.Lock()
 	v, ok = h.values[offset]
 	delete(h.values, offset)

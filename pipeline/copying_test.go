@@ -38,27 +38,32 @@ func (h holdingHandler) ConsumeClaim(_ sarama.ConsumerGroupSession, c sarama.Con
 	return nil
 }
 
-// copyingGroup keeps values out of goka's hands: goka's messages carry an
-// empty value (a tombstone keeps its nil), the processor takes each value
-// once, as sarama fetched it (toSink copies it into the sink's stream, or
-// record.own when it must wait), a
-// value stays takeable after its claim ended (goka may deliver what it
-// queued) until the session's Cleanup drops it, and an old claim's end
-// never drops a newer claim's values.
+// claimsSession is a session whose claims the test names.
+type claimsSession struct {
+	sarama.ConsumerGroupSession
+	claims map[string][]int32
+}
+
+func (s claimsSession) Claims() map[string][]int32 { return s.claims }
+
+// copyingGroup keeps values out of goka's hands. Its interceptor, which
+// sarama calls on each message before handing it on, moves the value into
+// the store the session's Setup opened: goka's messages carry the
+// stand-in (a tombstone keeps its nil; a record's own empty value is held
+// like any other, and told from the stand-in), the processor takes each value once, as sarama fetched it, and
+// a second call for the same message (sarama makes one when a hand-off
+// times out) leaves the held value alone. A value stays takeable after its
+// claim ended (goka may deliver what it queued) until the session's
+// Cleanup drops it, an old claim's end never drops a newer claim's values,
+// and a message of a claim without a store (added after Setup) is left as
+// it is.
 func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
 	store := &valueStore{}
 	lag := &lagReporter{offsets: &fakeOffsets{}, gauges: newMetrics(prometheus.NewRegistry()).lag, interval: time.Hour}
-	fetched := []byte(`{"a":1}{"b":2}`) // one buffer, as sarama's fetch
-	claim := messagesClaim{&fakeClaim{initial: 0}, make(chan *sarama.ConsumerMessage, 4)}
-	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 0, Key: []byte("k"), Value: fetched[:7]}
-	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 1, Value: fetched[7:]}
-	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 2, Value: nil}
-	claim.msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 3, Offset: 3, Value: []byte(`{}`)}
-	close(claim.msgs)
-
-	got := make(chan *sarama.ConsumerMessage, 4)
+	got := make(chan *sarama.ConsumerMessage, 5)
 	var taken []byte
-	h := holdingHandler{got: got, during: func() {
+	fetched := []byte(`{"a":1}{"b":2}`) // one buffer, as sarama's fetch
+	h := &copyingHandler{lag: lag, values: store, ConsumerGroupHandler: holdingHandler{got: got, during: func() {
 		var ok bool
 		taken, ok = store.take("in", 3, 0)
 		if !ok || string(taken) != `{"a":1}` || &taken[0] != &fetched[0] {
@@ -67,9 +72,25 @@ func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
 		if _, ok := store.take("in", 3, 0); ok {
 			t.Error("a value was taken twice")
 		}
-	}}
-	ch := &copyingHandler{ConsumerGroupHandler: h, lag: lag, values: store}
-	if err := ch.ConsumeClaim(nil, claim); err != nil {
+	}}}
+	if err := h.Setup(claimsSession{claims: map[string][]int32{"in": {3}}}); err != nil {
+		t.Fatal(err)
+	}
+	intercept := holdingInterceptor{store}
+	claim := messagesClaim{&fakeClaim{initial: 0}, make(chan *sarama.ConsumerMessage, 5)}
+	msgs := []*sarama.ConsumerMessage{
+		{Topic: "in", Partition: 3, Offset: 0, Key: []byte("k"), Value: fetched[:7]},
+		{Topic: "in", Partition: 3, Offset: 1, Value: fetched[7:]},
+		{Topic: "in", Partition: 3, Offset: 2, Value: nil},
+		{Topic: "in", Partition: 3, Offset: 3, Value: []byte{}},
+	}
+	for _, m := range msgs {
+		intercept.OnConsume(m)
+		claim.msgs <- m
+	}
+	intercept.OnConsume(msgs[0]) // again, as sarama may when a hand-off times out
+	close(claim.msgs)
+	if err := h.ConsumeClaim(nil, claim); err != nil {
 		t.Fatal(err)
 	}
 	close(got)
@@ -77,17 +98,24 @@ func TestCopyingGroupHoldsValuesOutsideGoka(t *testing.T) {
 	for m := range got {
 		values = append(values, m.Value)
 	}
-	if len(values) != 4 || values[0] == nil || len(values[0]) != 0 || len(values[1]) != 0 || values[2] != nil || len(values[3]) != 0 {
-		t.Fatalf("goka saw values %q, want empty ones and the tombstone's nil", values)
+	if len(values) != 4 || !isStandIn(values[0]) || !isStandIn(values[1]) || values[2] != nil || !isStandIn(values[3]) {
+		t.Fatalf("goka saw values %q, want stand-ins and the tombstone's nil", values)
+	}
+	if v, ok := store.take("in", 3, 3); !ok || v == nil || len(v) != 0 || isStandIn(v) {
+		t.Fatalf("take offset 3 = %#v, %v; want the record's own empty value", v, ok)
 	}
 	if v, ok := store.take("in", 3, 1); !ok || string(v) != `{"b":2}` {
 		t.Fatalf("after the claim, before Cleanup: take offset 1 = %q, %v", v, ok)
 	}
-	if err := ch.Cleanup(nil); err != nil {
+	other := &sarama.ConsumerMessage{Topic: "in", Partition: 4, Offset: 0, Value: []byte(`{"c":3}`)}
+	if intercept.OnConsume(other); string(other.Value) != `{"c":3}` {
+		t.Fatalf("a message of a claim without a store was changed: %q", other.Value)
+	}
+	if err := h.Cleanup(nil); err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := store.take("in", 3, 3); ok {
-		t.Fatalf("offset 3 was never taken, yet after Cleanup take gives %q", v)
+	if v, ok := store.take("in", 3, 1); ok {
+		t.Fatalf("after Cleanup take gives %q", v)
 	}
 
 	// An old claim's end does not drop a newer claim's values.

@@ -54,6 +54,7 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 	groupBuilder := func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 		c := fresh(clientID)
 		p.cfg.applyGroup(c)
+		c.Consumer.Interceptors = append(slices.Clip(c.Consumer.Interceptors), holdingInterceptor{p.values})
 		// The group gets a client of its own that the supervisor can close
 		// to abort a join that blocks a stop (see supervisedGroup).
 		client, err := sarama.NewClient(brokers, c)

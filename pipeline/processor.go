@@ -200,7 +200,7 @@ func (p *Processor) Graph() *goka.GroupGraph {
 type valueCodec struct{ codec.Bytes }
 
 func (*valueCodec) Decode(data []byte) (any, error) {
-	if data != nil && len(data) == 0 {
+	if isStandIn(data) {
 		return emptyAny, nil
 	}
 	return data, nil

@@ -22,8 +22,10 @@ var errClaimEnded = errors.New("its session ended before goka delivered it")
 func (p *Processor) consume(ctx goka.Context, msg any) {
 	part := p.partitionFor(ctx.Context(), ctx.Partition())
 	value, _ := msg.([]byte)
-	held := true
-	if p.values != nil && value != nil {
+	// fromStore: the value waited in copyingGroup's store, a slice of
+	// its fetch; held is false when its session was cleaned up meanwhile.
+	fromStore, held := p.values != nil && isStandIn(value), true
+	if fromStore {
 		value, held = p.values.take(string(ctx.Topic()), ctx.Partition(), ctx.Offset())
 	}
 	rec := &record{
@@ -32,7 +34,7 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		offset:   ctx.Offset(),
 		key:      []byte(ctx.Key()),
 		value:    value,
-		fetched:  p.values != nil,
+		fetched:  fromStore,
 		size:     recordCost([]byte(ctx.Key()), value),
 		received: p.now(),
 		ts:       ctx.Timestamp(),
