@@ -10,9 +10,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/wait"
-
+	"github.com/redrive-io/redrive/bench/baseline/summary"
 	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // passResult is workload 1: records that need no enrichment, through
@@ -329,18 +329,9 @@ func figures(p *proc, name string, n int, start, done time.Time, cpu0 time.Durat
 }
 
 // baselineSummary reads the JSON summary the baseline prints last.
-func baselineSummary(logPath string) (baselineResult, error) {
-	var s baselineResult
+func baselineSummary(logPath string) (summary.Summary, error) {
+	var s summary.Summary
 	lines := strings.Split(strings.TrimSpace(tail(logPath, 1)), "\n")
 	err := json.Unmarshal([]byte(lines[len(lines)-1]), &s)
 	return s, err
-}
-
-// baselineResult mirrors the baseline's summary.
-type baselineResult struct {
-	Records     int64     `json:"records"`
-	Calls       int64     `json:"calls"`
-	CallErrors  int64     `json:"call_errors"`
-	FirstRecord time.Time `json:"first_record"`
-	Done        time.Time `json:"done"`
 }
