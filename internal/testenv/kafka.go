@@ -156,7 +156,7 @@ func (k *Kafka) StopNode(i int, sig string) error {
 	if err != nil {
 		return err
 	}
-	if c == nil || c.exited() {
+	if c == nil || c.Exited() {
 		return fmt.Errorf("testenv: Kafka node %d is not running", i)
 	}
 	return c.stop(s, 30*time.Second)
@@ -170,7 +170,7 @@ func (k *Kafka) StartNode(i int) error {
 	if err != nil {
 		return err
 	}
-	if c != nil && !c.exited() {
+	if c != nil && !c.Exited() {
 		return fmt.Errorf("testenv: Kafka node %d is already running", i)
 	}
 	if err := k.spawn(i); err != nil {
@@ -184,7 +184,7 @@ func (k *Kafka) StartNode(i int) error {
 // Running tells whether node i's process is alive.
 func (k *Kafka) Running(i int) bool {
 	c, err := k.node(i)
-	return err == nil && c != nil && !c.exited()
+	return err == nil && c != nil && !c.Exited()
 }
 
 // Close kills every node and removes the cluster's folder (kept when
