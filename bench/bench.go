@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -78,15 +79,27 @@ func (b *bench) createTopics(ctx context.Context, topic string) error {
 	return nil
 }
 
-// seedTopic creates a workload's topics and writes n records into the
-// input, the given fraction of them needing enrichment; it returns how long
-// producing took.
-func (b *bench) seedTopic(ctx context.Context, topic string, n int, fraction float64) (time.Duration, error) {
+// seedTopic creates a workload's topics, writes n records into the input,
+// the given fraction of them needing enrichment, and checks that the input
+// holds exactly those. It returns the input's high-water marks, where a
+// consumer that read everything has committed, and how long producing took.
+func (b *bench) seedTopic(ctx context.Context, topic string, n int, fraction float64) (map[int32]int64, time.Duration, error) {
 	if err := b.createTopics(ctx, topic); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	b.log.Info("producing", "topic", topic, "records", n, "bytes", b.sz.RecordBytes, "enriched_fraction", fraction)
-	return produceAll(ctx, b.svc.Brokers, topic, b.sz.Partitions, newRecordGen(b.sz.RecordBytes), fraction, n)
+	took, err := produceAll(ctx, b.svc.Brokers, topic, b.sz.Partitions, newRecordGen(b.sz.RecordBytes), fraction, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	hw, err := b.kafka.HighWater(topic)
+	if err != nil {
+		return nil, 0, err
+	}
+	if got := sumOffsets(hw); got != int64(n) {
+		return nil, 0, fmt.Errorf("topic %s holds %d records, want %d", topic, got, n)
+	}
+	return hw, took, nil
 }
 
 // redriveProc is a running redrive child and its metrics address.

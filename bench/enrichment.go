@@ -53,7 +53,7 @@ type callRun struct {
 func (b *bench) enrichment(ctx context.Context) error {
 	n, c := b.sz.EnrichRecords, b.sz.Concurrency
 	topic := "w2-enrich"
-	if _, err := b.seedTopic(ctx, topic, n, 0.5); err != nil {
+	if _, _, err := b.seedTopic(ctx, topic, n, 0.5); err != nil {
 		return err
 	}
 	res := &enrichResult{Records: n, Enriched: countEnriched(n, 0.5), Concurrency: c, LatencyMs: float64(b.sz.Latency) / float64(time.Millisecond)}
