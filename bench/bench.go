@@ -159,6 +159,56 @@ func (b *bench) waitStable(ctx context.Context, p *proc, group string) (time.Tim
 	return at, cpu, err
 }
 
+// settled is a child whose group has become stable: the start of its
+// measured window (process start-up and the group join are not counted).
+type settled struct {
+	*proc
+	group string
+	addr  string        // redrive's metrics address; "" for the baseline
+	start time.Time     // when the group became stable
+	cpu0  time.Duration // the child's CPU time then
+}
+
+// starter starts a child consuming as group and returns it with its
+// metrics address ("" for the baseline).
+type starter func(group string) (p *proc, addr string, err error)
+
+// baselineStarter starts the bare consumer on topic with extra flags.
+func (b *bench) baselineStarter(name, topic string, extra ...string) starter {
+	return func(group string) (*proc, string, error) {
+		p, err := b.startBaseline(name, topic, group, extra...)
+		return p, "", err
+	}
+}
+
+// redriveStarter starts redrive on topic, writing under prefix, with extra
+// flags.
+func (b *bench) redriveStarter(name, topic, prefix string, extra ...string) starter {
+	return func(group string) (*proc, string, error) {
+		p, err := b.startRedrive(name, topic, group, prefix, extra...)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.proc, p.Addr, nil
+	}
+}
+
+// startSettled starts a child with start and waits until its group is
+// stable (see waitStable). The caller kills the child once done with it;
+// a child whose group does not settle is killed here.
+func (b *bench) startSettled(ctx context.Context, group string, start starter) (*settled, error) {
+	p, addr, err := start(group)
+	if err != nil {
+		return nil, err
+	}
+	at, cpu0, err := b.waitStable(ctx, p, group)
+	if err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return &settled{proc: p, group: group, addr: addr, start: at, cpu0: cpu0}, nil
+}
+
 // waitCaughtUp polls until group has committed topics up to their
 // high-water marks and returns when it saw that.
 func (b *bench) waitCaughtUp(ctx context.Context, p *proc, timeout time.Duration, group string, topics ...string) (time.Time, error) {
