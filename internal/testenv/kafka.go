@@ -50,15 +50,7 @@ func StartKafka(ctx context.Context, nodes int) (*Kafka, error) {
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 1; ; attempt++ {
-		k, err := startKafkaOnce(ctx, path, nodes)
-		if err == nil {
-			return k, nil
-		}
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
-			return nil, err
-		}
-	}
+	return withFreshPorts(func() (*Kafka, error) { return startKafkaOnce(ctx, path, nodes) })
 }
 
 func startKafkaOnce(ctx context.Context, path string, nodes int) (*Kafka, error) {

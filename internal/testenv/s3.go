@@ -55,15 +55,7 @@ func StartS3(ctx context.Context) (*S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 1; ; attempt++ {
-		s, err := startS3Once(ctx, path)
-		if err == nil {
-			return s, nil
-		}
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
-			return nil, err
-		}
-	}
+	return withFreshPorts(func() (*S3, error) { return startS3Once(ctx, path) })
 }
 
 func startS3Once(ctx context.Context, path string) (*S3, error) {
