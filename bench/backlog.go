@@ -48,7 +48,7 @@ func (b *bench) backlog(ctx context.Context) error {
 	maxWaiting := flagInt(b.opts.RedriveFlags, "--max-waiting", 1000)
 	res := &backlogResult{Records: n, RecordBytes: b.sz.RecordBytes, MaxPending: maxPending, MaxWaiting: maxWaiting, Concurrency: b.sz.Concurrency}
 	b.res.Backlog = res
-	took, err := b.seedTopic(ctx, topic, n, 1)
+	_, took, err := b.seedTopic(ctx, topic, n, 1)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -78,15 +79,27 @@ func (b *bench) createTopics(ctx context.Context, topic string) error {
 	return nil
 }
 
-// seedTopic creates a workload's topics and writes n records into the
-// input, the given fraction of them needing enrichment; it returns how long
-// producing took.
-func (b *bench) seedTopic(ctx context.Context, topic string, n int, fraction float64) (time.Duration, error) {
+// seedTopic creates a workload's topics, writes n records into the input,
+// the given fraction of them needing enrichment, and checks that the input
+// holds exactly those. It returns the input's high-water marks, where a
+// consumer that read everything has committed, and how long producing took.
+func (b *bench) seedTopic(ctx context.Context, topic string, n int, fraction float64) (map[int32]int64, time.Duration, error) {
 	if err := b.createTopics(ctx, topic); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	b.log.Info("producing", "topic", topic, "records", n, "bytes", b.sz.RecordBytes, "enriched_fraction", fraction)
-	return produceAll(ctx, b.svc.Brokers, topic, b.sz.Partitions, newRecordGen(b.sz.RecordBytes), fraction, n)
+	took, err := produceAll(ctx, b.svc.Brokers, topic, b.sz.Partitions, newRecordGen(b.sz.RecordBytes), fraction, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	hw, err := b.kafka.HighWater(topic)
+	if err != nil {
+		return nil, 0, err
+	}
+	if got := sumOffsets(hw); got != int64(n) {
+		return nil, 0, fmt.Errorf("topic %s holds %d records, want %d", topic, got, n)
+	}
+	return hw, took, nil
 }
 
 // redriveProc is a running redrive child and its metrics address.
@@ -144,6 +157,56 @@ func (b *bench) waitStable(ctx context.Context, p *proc, group string) (time.Tim
 	at := time.Now()
 	cpu, err := p.CPUNow()
 	return at, cpu, err
+}
+
+// settled is a child whose group has become stable: the start of its
+// measured window (process start-up and the group join are not counted).
+type settled struct {
+	*proc
+	group string
+	addr  string        // redrive's metrics address; "" for the baseline
+	start time.Time     // when the group became stable
+	cpu0  time.Duration // the child's CPU time then
+}
+
+// starter starts a child consuming as group and returns it with its
+// metrics address ("" for the baseline).
+type starter func(group string) (p *proc, addr string, err error)
+
+// baselineStarter starts the bare consumer on topic with extra flags.
+func (b *bench) baselineStarter(name, topic string, extra ...string) starter {
+	return func(group string) (*proc, string, error) {
+		p, err := b.startBaseline(name, topic, group, extra...)
+		return p, "", err
+	}
+}
+
+// redriveStarter starts redrive on topic, writing under prefix, with extra
+// flags.
+func (b *bench) redriveStarter(name, topic, prefix string, extra ...string) starter {
+	return func(group string) (*proc, string, error) {
+		p, err := b.startRedrive(name, topic, group, prefix, extra...)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.proc, p.Addr, nil
+	}
+}
+
+// startSettled starts a child with start and waits until its group is
+// stable (see waitStable). The caller kills the child once done with it;
+// a child whose group does not settle is killed here.
+func (b *bench) startSettled(ctx context.Context, group string, start starter) (*settled, error) {
+	p, addr, err := start(group)
+	if err != nil {
+		return nil, err
+	}
+	at, cpu0, err := b.waitStable(ctx, p, group)
+	if err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return &settled{proc: p, group: group, addr: addr, start: at, cpu0: cpu0}, nil
 }
 
 // waitCaughtUp polls until group has committed topics up to their

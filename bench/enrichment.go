@@ -53,25 +53,20 @@ type callRun struct {
 func (b *bench) enrichment(ctx context.Context) error {
 	n, c := b.sz.EnrichRecords, b.sz.Concurrency
 	topic := "w2-enrich"
-	if _, err := b.seedTopic(ctx, topic, n, 0.5); err != nil {
+	if _, _, err := b.seedTopic(ctx, topic, n, 0.5); err != nil {
 		return err
 	}
 	res := &enrichResult{Records: n, Enriched: countEnriched(n, 0.5), Concurrency: c, LatencyMs: float64(b.sz.Latency) / float64(time.Millisecond)}
 	b.res.Enrichment = res
 	var err error
-	if res.Baseline, err = b.enrichRun(ctx, "w2-baseline", topic, res.Enriched, func(group, url string) (*proc, string, error) {
-		p, err := b.startBaseline("w2-baseline", topic, group, "-enrich-url", url, "-concurrency", strconv.Itoa(c), "-match", `"category":"X"`)
-		return p, "", err
+	if res.Baseline, err = b.enrichRun(ctx, "w2-baseline", topic, res.Enriched, func(url string) starter {
+		return b.baselineStarter("w2-baseline", topic, "-enrich-url", url, "-concurrency", strconv.Itoa(c), "-match", `"category":"X"`)
 	}); err != nil {
 		return err
 	}
-	if res.Redrive, err = b.enrichRun(ctx, "w2-redrive", topic, res.Enriched, func(group, url string) (*proc, string, error) {
-		p, err := b.startRedrive("w2-redrive", topic, group, "w2", "--enrich-when", enrichRule, "--enrich-url", url,
+	if res.Redrive, err = b.enrichRun(ctx, "w2-redrive", topic, res.Enriched, func(url string) starter {
+		return b.redriveStarter("w2-redrive", topic, "w2", "--enrich-when", enrichRule, "--enrich-url", url,
 			"--enrich-concurrency", strconv.Itoa(c))
-		if err != nil {
-			return nil, "", err
-		}
-		return p.proc, p.Addr, nil
 	}); err != nil {
 		return err
 	}
@@ -88,26 +83,22 @@ func (b *bench) enrichment(ctx context.Context) error {
 	return nil
 }
 
-// enrichRun measures one consumer against a fresh mock API: start it,
-// wait for every enrichment to be answered, stop it (redrive by SIGTERM,
-// the baseline exits on its own) and check that its group caught up.
-func (b *bench) enrichRun(ctx context.Context, name, topic string, want int,
-	start func(group, apiURL string) (*proc, string, error)) (callRun, error) {
+// enrichRun measures one consumer against a fresh mock API: start it
+// (start returns its starter for the API's URL), wait for every enrichment
+// to be answered, stop it (redrive by SIGTERM, the baseline exits on its
+// own) and check that its group caught up.
+func (b *bench) enrichRun(ctx context.Context, name, topic string, want int, start func(apiURL string) starter) (callRun, error) {
 	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: 2})
 	if err != nil {
 		return callRun{}, err
 	}
 	defer api.Close()
 	group := "bench-" + name
-	p, addr, err := start(group, api.URL)
+	p, err := b.startSettled(ctx, group, start(api.URL))
 	if err != nil {
 		return callRun{}, err
 	}
 	defer p.Kill()
-	stable, cpu0, err := b.waitStable(ctx, p, group)
-	if err != nil {
-		return callRun{}, err
-	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	var inFlightSum, inFlightN int64
@@ -129,11 +120,11 @@ func (b *bench) enrichRun(ctx context.Context, name, topic string, want int,
 	}
 	answered := time.Now()
 	var callMs, requestMs float64
-	if addr != "" { // redrive: stop it once everything is read, as in workload 1
-		if err := b.waitRouted(wctx, p, addr, float64(b.sz.EnrichRecords)); err != nil {
+	if p.addr != "" { // redrive: stop it once everything is read, as in workload 1
+		if _, err := b.waitRouted(wctx, p.proc, p.addr, float64(b.sz.EnrichRecords)); err != nil {
 			return callRun{}, err
 		}
-		if m, err := scrape(wctx, b.http, addr); err == nil {
+		if m, err := scrape(wctx, b.http, p.addr); err == nil {
 			callMs = meanMs(m, "redrive_enrich_call_seconds")
 			requestMs = meanMs(m, "redrive_enrich_request_duration_seconds")
 		}
@@ -155,8 +146,8 @@ func (b *bench) enrichRun(ctx context.Context, name, topic string, want int,
 	r := callRun{
 		Name: name, Answers: st.OK, SpanSeconds: api.Span().Seconds(),
 		MeanServedMs: float64(st.MeanServedLatency) / float64(time.Millisecond), MaxInFlight: st.MaxInFlight,
-		CPUSeconds: (cpu - cpu0).Seconds(), PeakRSSMiB: mib(peak),
-		ElapsedSeconds: answered.Sub(stable).Seconds(), Log: p.log,
+		CPUSeconds: (cpu - p.cpu0).Seconds(), PeakRSSMiB: mib(peak),
+		ElapsedSeconds: answered.Sub(p.start).Seconds(), Log: p.log,
 		MeanCallMs: callMs, MeanRequestMs: requestMs,
 	}
 	if inFlightN > 0 {
@@ -172,9 +163,11 @@ func (b *bench) enrichRun(ctx context.Context, name, topic string, want int,
 	return r, nil
 }
 
-// waitRouted waits until redrive's metrics say it routed at least n records.
-func (b *bench) waitRouted(ctx context.Context, p *proc, addr string, n float64) error {
-	return wait.Until(ctx, 250*time.Millisecond, "redrive to route every record", func() (bool, error) {
+// waitRouted waits until redrive's metrics say it routed at least n
+// records, and returns the most goroutines they showed meanwhile.
+func (b *bench) waitRouted(ctx context.Context, p *proc, addr string, n float64) (int, error) {
+	peakG := 0
+	err := wait.Until(ctx, 250*time.Millisecond, "redrive to route every record", func() (bool, error) {
 		if p.Exited() {
 			return false, p.exitedEarly("routing every record")
 		}
@@ -182,8 +175,10 @@ func (b *bench) waitRouted(ctx context.Context, p *proc, addr string, n float64)
 		if err != nil {
 			return false, nil //nolint:nilerr // a missed scrape: poll again
 		}
+		peakG = max(peakG, int(m.Max("go_goroutines")))
 		return m.Sum("redrive_records_routed_total", nil) >= n, nil
 	})
+	return peakG, err
 }
 
 // meanMs is a histogram's mean in milliseconds, from its _sum and _count.

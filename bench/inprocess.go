@@ -47,7 +47,7 @@ func (b *bench) startInProcess(ctx context.Context, w inProcessRun, opts ...redr
 	if err := os.MkdirAll(b.opts.Out, 0o755); err != nil {
 		return nil, nil, err
 	}
-	if _, err := b.seedTopic(ctx, w.topic, w.records, w.enriched); err != nil {
+	if _, _, err := b.seedTopic(ctx, w.topic, w.records, w.enriched); err != nil {
 		return nil, nil, err
 	}
 	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: w.apiSeed})

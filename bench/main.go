@@ -62,16 +62,18 @@ func fullSizes() sizes {
 	}
 }
 
+// quickSizes are fullSizes with every workload shortened. The record
+// size, partitions, concurrency and API latency stay those of a full run,
+// so that per-record figures of the two compare.
 func quickSizes() sizes {
-	return sizes{
-		Partitions: 8, RecordBytes: 1024,
-		PassRecords:   50_000,
-		EnrichRecords: 20_000, Concurrency: 32, Latency: 10 * time.Millisecond,
-		Outage: 15 * time.Second, OutageLead: 5 * time.Second, OutageRate: 200,
-		BacklogRecords: 100_000, BacklogWindow: time.Minute,
-		ProfileRecords: 50_000, HeapRecords: 50_000,
-		Rebalances: 3, RebalanceRate: 500,
-	}
+	s := fullSizes()
+	s.PassRecords = 50_000
+	s.EnrichRecords = 20_000
+	s.Outage, s.OutageLead, s.OutageRate = 15*time.Second, 5*time.Second, 200
+	s.BacklogRecords, s.BacklogWindow = 100_000, time.Minute
+	s.ProfileRecords, s.HeapRecords = 50_000, 50_000
+	s.Rebalances, s.RebalanceRate = 3, 500
+	return s
 }
 
 func main() {

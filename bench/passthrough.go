@@ -10,8 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/wait"
-
+	"github.com/redrive-io/redrive/bench/baseline/summary"
 	"github.com/redrive-io/redrive/enrich/mockapi"
 )
 
@@ -90,18 +89,11 @@ func (b *bench) passThrough(ctx context.Context) error {
 	topic := "w1-pass"
 	res := &passResult{Records: n, RecordBytes: b.sz.RecordBytes, Partitions: b.sz.Partitions, Rule: enrichRule}
 	b.res.PassThrough = res
-	took, err := b.seedTopic(ctx, topic, n, 0)
+	hw, took, err := b.seedTopic(ctx, topic, n, 0)
 	if err != nil {
 		return err
 	}
 	res.ProduceSeconds = took.Seconds()
-	hw, err := b.kafka.HighWater(topic)
-	if err != nil {
-		return err
-	}
-	if got := sumOffsets(hw); got != int64(n) {
-		return fmt.Errorf("w1: topic %s holds %d records, want %d", topic, got, n)
-	}
 
 	// The rule is configured, as in a deployment that enriches other
 	// traffic, but no record matches it: the API must see no request.
@@ -230,24 +222,12 @@ const parquetSchemaFile = "bench/parquet-schema.yaml"
 
 // passBaseline measures the bare consumer reading topic.
 func (b *bench) passBaseline(ctx context.Context, name, topic string, n int, hw map[int32]int64, extra ...string) (runFigures, error) {
-	group := "bench-" + name
-	p, err := b.startBaseline(name, topic, group, extra...)
+	p, err := b.startSettled(ctx, "bench-"+name, b.baselineStarter(name, topic, extra...))
 	if err != nil {
 		return runFigures{}, err
 	}
 	defer p.Kill()
-	start, cpu0, err := b.waitStable(ctx, p, group)
-	if err != nil {
-		return runFigures{}, err
-	}
-	done, err := b.waitCommitted(ctx, p, 10*time.Minute, group, topic, hw)
-	if err != nil {
-		return runFigures{}, err
-	}
-	if err := p.Wait(time.Minute); err != nil {
-		return runFigures{}, err
-	}
-	f, err := figures(p, name, n, start, done, cpu0)
+	f, err := b.passFigures(ctx, p, false, 10*time.Minute, topic, n, hw)
 	if s, serr := baselineSummary(p.log); serr == nil && s.Done.After(s.FirstRecord) {
 		f.SelfTimedRate = float64(s.Records) / s.Done.Sub(s.FirstRecord).Seconds()
 	}
@@ -260,87 +240,71 @@ func (b *bench) passBaseline(ctx context.Context, name, topic string, n int, hw 
 // SIGTERM: its graceful stop flushes the open batches and commits, and the
 // window ends when the commits reach the high-water marks.
 func (b *bench) passRedrive(ctx context.Context, name, topic, prefix string, n int, hw map[int32]int64, apiURL string, extra ...string) (runFigures, error) {
-	group := "bench-" + name
-	p, err := b.startRedrive(name, topic, group, prefix, append([]string{"--enrich-when", enrichRule, "--enrich-url", apiURL}, extra...)...)
+	args := append([]string{"--enrich-when", enrichRule, "--enrich-url", apiURL}, extra...)
+	p, err := b.startSettled(ctx, "bench-"+name, b.redriveStarter(name, topic, prefix, args...))
 	if err != nil {
 		return runFigures{}, err
 	}
 	defer p.Kill()
-	start, cpu0, err := b.waitStable(ctx, p.proc, group)
-	if err != nil {
-		return runFigures{}, err
-	}
-	peakG := 0
 	readCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	err = wait.Until(readCtx, 250*time.Millisecond, "redrive to route every record", func() (bool, error) {
-		if p.Exited() {
-			return false, p.exitedEarly("routing every record")
-		}
-		m, err := scrape(readCtx, b.http, p.Addr)
-		if err != nil {
-			return false, nil //nolint:nilerr // a missed scrape: poll again
-		}
-		peakG = max(peakG, int(m.Max("go_goroutines")))
-		return m.Sum("redrive_records_routed_total", nil) >= float64(n), nil
-	})
+	peakG, err := b.waitRouted(readCtx, p.proc, p.addr, float64(n))
 	if err != nil {
 		return runFigures{}, err
 	}
-	read := time.Now()
-	stopped := time.Now()
+	read := time.Now() // and told to stop
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		return runFigures{}, err
 	}
-	done, err := b.waitCommitted(ctx, nil, 2*time.Minute, group, topic, hw)
+	f, err := b.passFigures(ctx, p, true, 2*time.Minute, topic, n, hw)
+	if err != nil {
+		return runFigures{}, err
+	}
+	f.PeakGoroutines = peakG
+	f.ReadSeconds = read.Sub(p.start).Seconds()
+	f.StopSeconds = p.ExitAt().Sub(read).Seconds()
+	f.SteadyRSSMiB = mib(medianRSS(p.Samples(p.start, read)))
+	return f, nil
+}
+
+// passFigures ends a run's window when p's group has committed topic up to
+// the high-water marks hw, waits for p to exit and returns the run's
+// figures. stopped says that p was told to stop, so that its exit is
+// expected, not early.
+func (b *bench) passFigures(ctx context.Context, p *settled, stopped bool, timeout time.Duration, topic string, n int, hw map[int32]int64) (runFigures, error) {
+	watch := p.proc
+	if stopped {
+		watch = nil
+	}
+	done, err := b.waitCommitted(ctx, watch, timeout, p.group, topic, hw)
 	if err != nil {
 		return runFigures{}, err
 	}
 	if err := p.Wait(time.Minute); err != nil {
 		return runFigures{}, err
 	}
-	f, err := figures(p.proc, name, n, start, done, cpu0)
-	f.PeakGoroutines = peakG
-	f.ReadSeconds = read.Sub(start).Seconds()
-	f.StopSeconds = p.ExitAt().Sub(stopped).Seconds()
-	f.SteadyRSSMiB = mib(medianRSS(p.Samples(start, read)))
-	return f, err
-}
-
-// figures computes a run's figures from its window [start, done] and the
-// kernel's account of the reaped child.
-func figures(p *proc, name string, n int, start, done time.Time, cpu0 time.Duration) (runFigures, error) {
 	cpu, peak, err := p.Usage()
 	if err != nil {
 		return runFigures{}, err
 	}
-	secs := done.Sub(start).Seconds()
-	window := cpu - cpu0
+	secs := done.Sub(p.start).Seconds()
+	window := cpu - p.cpu0
 	return runFigures{
-		Name:             name,
+		Name:             p.name,
 		Seconds:          secs,
 		RecordsPerSec:    float64(n) / secs,
 		CPUSeconds:       window.Seconds(),
 		CPUSecPerMillion: window.Seconds() / float64(n) * 1e6,
 		PeakRSSMiB:       mib(peak),
-		SteadyRSSMiB:     mib(medianRSS(p.Samples(start, done))),
+		SteadyRSSMiB:     mib(medianRSS(p.Samples(p.start, done))),
 		Log:              p.log,
 	}, nil
 }
 
 // baselineSummary reads the JSON summary the baseline prints last.
-func baselineSummary(logPath string) (baselineResult, error) {
-	var s baselineResult
+func baselineSummary(logPath string) (summary.Summary, error) {
+	var s summary.Summary
 	lines := strings.Split(strings.TrimSpace(tail(logPath, 1)), "\n")
 	err := json.Unmarshal([]byte(lines[len(lines)-1]), &s)
 	return s, err
-}
-
-// baselineResult mirrors the baseline's summary.
-type baselineResult struct {
-	Records     int64     `json:"records"`
-	Calls       int64     `json:"calls"`
-	CallErrors  int64     `json:"call_errors"`
-	FirstRecord time.Time `json:"first_record"`
-	Done        time.Time `json:"done"`
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/testenv"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat. It
@@ -21,15 +23,13 @@ const clockTicks = 100
 // while it runs. The figures that matter at the end come from the kernel's
 // rusage of the reaped child, which is exact.
 type proc struct {
-	name string
-	log  string // path of the combined stdout/stderr
-	cmd  *exec.Cmd
-	done chan struct{} // closed once the process is reaped
+	*testenv.Reaped // Exited, ExitAt
+	name            string
+	log             string // path of the combined stdout/stderr
+	cmd             *exec.Cmd
 
 	mu      sync.Mutex
 	samples []procSample
-	exitAt  time.Time
-	waitErr error
 }
 
 // procSample is one reading of /proc for a running process.
@@ -58,30 +58,13 @@ func startProc(name, logPath string, env []string, interval time.Duration, bin s
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: starting %s: %w", name, bin, err)
 	}
-	p := &proc{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		err := cmd.Wait()
-		p.mu.Lock()
-		p.exitAt, p.waitErr = time.Now(), err
-		p.mu.Unlock()
-		close(p.done)
-	}()
+	p := &proc{Reaped: testenv.Reap(cmd), name: name, log: logPath, cmd: cmd}
 	go p.sampleLoop(interval)
 	return p, nil
 }
 
 // Pid is the child's process id.
 func (p *proc) Pid() int { return p.cmd.Process.Pid }
-
-// Exited tells whether the child has been reaped.
-func (p *proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
 
 func (p *proc) sampleLoop(interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -93,7 +76,7 @@ func (p *proc) sampleLoop(interval time.Duration) {
 			p.mu.Unlock()
 		}
 		select {
-		case <-p.done:
+		case <-p.Done():
 			return
 		case <-t.C:
 		}
@@ -117,15 +100,11 @@ func (p *proc) Signal(sig syscall.Signal) error {
 // Wait waits up to timeout for the child to exit on its own, and reports
 // a non-zero exit; past timeout it kills the child and reports that.
 func (p *proc) Wait(timeout time.Duration) error {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-p.done:
+	if p.ExitsWithin(timeout) {
 		return p.ExitErr()
-	case <-t.C:
 	}
 	_ = p.cmd.Process.Kill()
-	<-p.done
+	<-p.Done()
 	return fmt.Errorf("%s did not exit within %s; killed (log: %s)", p.name, timeout, p.log)
 }
 
@@ -144,24 +123,15 @@ func (p *proc) Stop(grace time.Duration) (time.Duration, error) {
 func (p *proc) Kill() {
 	if !p.Exited() {
 		_ = p.cmd.Process.Kill()
-		<-p.done
+		<-p.Done()
 	}
-}
-
-// ExitAt is when the child was reaped (zero while it runs).
-func (p *proc) ExitAt() time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.exitAt
 }
 
 // ExitErr is the child's exit status error, nil for exit code 0; only
 // meaningful once it exited.
 func (p *proc) ExitErr() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.waitErr != nil {
-		return fmt.Errorf("%s: %w (log: %s)", p.name, p.waitErr, p.log)
+	if err := p.Err(); err != nil {
+		return fmt.Errorf("%s: %w (log: %s)", p.name, err, p.log)
 	}
 	return nil
 }

@@ -45,10 +45,7 @@ func (b *bench) table(ctx context.Context) error {
 	if res.TableKeys, err = b.fillTable(ctx, tableTopic); err != nil {
 		return err
 	}
-	if _, err := b.seedTopic(ctx, topic, n, 0.5); err != nil {
-		return err
-	}
-	hw, err := b.kafka.HighWater(topic)
+	hw, _, err := b.seedTopic(ctx, topic, n, 0.5)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/redrive-io/redrive/bench/baseline/summary"
 )
 
 // config is what the flags say.
@@ -47,17 +49,6 @@ type config struct {
 	timeout     time.Duration
 	floor       string // "", "gzip" or "zstd"
 	level       int
-}
-
-// summary is printed as JSON on exit.
-type summary struct {
-	Records     int64     `json:"records"`
-	Calls       int64     `json:"calls"`
-	CallErrors  int64     `json:"call_errors"`
-	FirstRecord time.Time `json:"first_record"`
-	Done        time.Time `json:"done"`
-	Invalid     int64     `json:"invalid,omitempty"`    // -floor: values that are not JSON objects
-	Compressed  int64     `json:"compressed,omitempty"` // -floor: compressed bytes produced
 }
 
 func main() {
@@ -186,7 +177,7 @@ type handler struct {
 	doneParts                   sync.Map // partition → struct{}{}
 
 	mu  sync.Mutex
-	sum summary
+	sum summary.Summary
 }
 
 func newHandler(c config, targets map[int32]int64) *handler {

@@ -50,15 +50,7 @@ func StartKafka(ctx context.Context, nodes int) (*Kafka, error) {
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 1; ; attempt++ {
-		k, err := startKafkaOnce(ctx, path, nodes)
-		if err == nil {
-			return k, nil
-		}
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
-			return nil, err
-		}
-	}
+	return withFreshPorts(func() (*Kafka, error) { return startKafkaOnce(ctx, path, nodes) })
 }
 
 func startKafkaOnce(ctx context.Context, path string, nodes int) (*Kafka, error) {
@@ -156,7 +148,7 @@ func (k *Kafka) StopNode(i int, sig string) error {
 	if err != nil {
 		return err
 	}
-	if c == nil || c.exited() {
+	if c == nil || c.Exited() {
 		return fmt.Errorf("testenv: Kafka node %d is not running", i)
 	}
 	return c.stop(s, 30*time.Second)
@@ -170,7 +162,7 @@ func (k *Kafka) StartNode(i int) error {
 	if err != nil {
 		return err
 	}
-	if c != nil && !c.exited() {
+	if c != nil && !c.Exited() {
 		return fmt.Errorf("testenv: Kafka node %d is already running", i)
 	}
 	if err := k.spawn(i); err != nil {
@@ -184,7 +176,7 @@ func (k *Kafka) StartNode(i int) error {
 // Running tells whether node i's process is alive.
 func (k *Kafka) Running(i int) bool {
 	c, err := k.node(i)
-	return err == nil && c != nil && !c.exited()
+	return err == nil && c != nil && !c.Exited()
 }
 
 // Close kills every node and removes the cluster's folder (kept when

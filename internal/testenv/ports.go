@@ -9,6 +9,17 @@ import (
 // errPortTaken marks a start that failed because a drawn port was taken.
 var errPortTaken = errors.New("testenv: a port was taken before the server bound it")
 
+// withFreshPorts calls start, which draws its own ports, up to three times
+// while it fails because a port was taken before the server bound it.
+func withFreshPorts[T any](start func() (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		v, err := start()
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == 3 {
+			return v, err
+		}
+	}
+}
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort() (int, error) {
 	ports, err := FreePorts(1)

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"testing"
@@ -44,5 +46,36 @@ func TestParseSignal(t *testing.T) {
 		if (err != nil) != tc.wantErr || (err == nil && sig.String() != tc.want) {
 			t.Errorf("parseSignal(%q) = %v, %v", tc.in, sig, err)
 		}
+	}
+}
+
+// TestWithFreshPorts_RetriesOnlyATakenPort proves that a start is tried
+// again only when a port was taken, and at most three times in all.
+func TestWithFreshPorts_RetriesOnlyATakenPort(t *testing.T) {
+	other := errors.New("broken")
+	for _, tc := range []struct {
+		name      string
+		fails     []error // what the attempts return, in order; then success
+		wantCalls int
+		wantErr   error
+	}{
+		{"first try", nil, 1, nil},
+		{"taken once", []error{errPortTaken}, 2, nil},
+		{"taken thrice", []error{errPortTaken, errPortTaken, errPortTaken}, 3, errPortTaken},
+		{"other error", []error{other}, 1, other},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			_, err := withFreshPorts(func() (int, error) {
+				calls++
+				if calls <= len(tc.fails) {
+					return 0, fmt.Errorf("start: %w", tc.fails[calls-1])
+				}
+				return 1, nil
+			})
+			if calls != tc.wantCalls || !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("%d calls, err %v; want %d calls, err %v", calls, err, tc.wantCalls, tc.wantErr)
+			}
+		})
 	}
 }

@@ -16,9 +16,8 @@ import (
 // run-node/run command, which execs the server itself, so the pid is the
 // server's.
 type child struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed once the process has exited and been reaped
-	err  error         // the exit status; read only after done is closed
+	*Reaped
+	cmd *exec.Cmd
 }
 
 // startChild starts a server in its own process group with stdout and
@@ -45,7 +44,6 @@ func startChild(logPath, pidPath, name string, args ...string) (*child, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("testenv: starting %s: %w", name, err)
 	}
-	c := &child{cmd: cmd, done: make(chan struct{})}
 	if pidPath != "" {
 		if err := os.WriteFile(pidPath, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
 			_ = cmd.Process.Kill()
@@ -55,42 +53,24 @@ func startChild(logPath, pidPath, name string, args ...string) (*child, error) {
 	}
 	// Reap at once: an unreaped (zombie) server would still look alive to the
 	// scripts' pid checks.
-	go func() {
-		c.err = cmd.Wait()
-		close(c.done)
-	}()
-	return c, nil
-}
-
-// exited tells whether the process has ended.
-func (c *child) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
+	return &child{Reaped: Reap(cmd), cmd: cmd}, nil
 }
 
 // stop sends sig to the child's process group and waits for it to exit,
 // sending SIGKILL after grace. It returns nil once the process is gone.
 func (c *child) stop(sig syscall.Signal, grace time.Duration) error {
-	if c.exited() {
+	if c.Exited() {
 		return nil
 	}
 	// The group (negative pid) also reaches anything the server forked.
-	if err := syscall.Kill(-c.cmd.Process.Pid, sig); err != nil && !c.exited() {
+	if err := syscall.Kill(-c.cmd.Process.Pid, sig); err != nil && !c.Exited() {
 		return fmt.Errorf("testenv: signalling pid %d: %w", c.cmd.Process.Pid, err)
 	}
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case <-c.done:
+	if c.ExitsWithin(grace) {
 		return nil
-	case <-timer.C:
 	}
 	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-	<-c.done
+	<-c.Done()
 	return nil
 }
 

@@ -55,15 +55,7 @@ func StartS3(ctx context.Context) (*S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 1; ; attempt++ {
-		s, err := startS3Once(ctx, path)
-		if err == nil {
-			return s, nil
-		}
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
-			return nil, err
-		}
-	}
+	return withFreshPorts(func() (*S3, error) { return startS3Once(ctx, path) })
 }
 
 func startS3Once(ctx context.Context, path string) (*S3, error) {
@@ -110,7 +102,7 @@ func (s *S3) spawn(ctx context.Context, extra ...string) error {
 	defer cancel()
 	addr := "127.0.0.1:" + strconv.Itoa(s.port)
 	err = wait.Until(ctx, 100*time.Millisecond, "the S3 server at "+addr, func() (bool, error) {
-		if c.exited() {
+		if c.Exited() {
 			return true, nil // no need to wait out ctx for a server that is gone
 		}
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
@@ -119,8 +111,8 @@ func (s *S3) spawn(ctx context.Context, extra ...string) error {
 		}
 		return true, conn.Close()
 	})
-	if c.exited() {
-		return fmt.Errorf("testenv: the S3 server exited: %w\n%s", c.err, tail(s.LogPath(), 20))
+	if c.Exited() {
+		return fmt.Errorf("testenv: the S3 server exited: %w\n%s", c.Err(), tail(s.LogPath(), 20))
 	}
 	return err
 }
@@ -134,7 +126,7 @@ func (s *S3) Stop() error {
 	s.mu.Lock()
 	c := s.proc
 	s.mu.Unlock()
-	if c == nil || c.exited() {
+	if c == nil || c.Exited() {
 		return errors.New("testenv: the S3 server is not running")
 	}
 	return c.stop(syscall.SIGTERM, 5*time.Second)
@@ -146,7 +138,7 @@ func (s *S3) Start() error {
 	s.mu.Lock()
 	c := s.proc
 	s.mu.Unlock()
-	if c != nil && !c.exited() {
+	if c != nil && !c.Exited() {
 		return errors.New("testenv: the S3 server is already running")
 	}
 	return s.spawn(context.Background())
