@@ -44,13 +44,16 @@ func (f *fakeEnricher) Calls() int {
 
 // fakeSink keeps items; with hold set it keeps their Done until release.
 type fakeSink struct {
-	mu      sync.Mutex
-	hold    bool
-	items   []sinks.Item
-	held    []sinks.Item
-	flushed []string
-	sealed  []string // "topic/partition" of each Seal call
-	atSeal  int      // items added before the last Seal call
+	mu   sync.Mutex
+	hold bool
+	// duringAdd, when set, runs inside Add before the item is taken, as
+	// another goroutine might while an Add is in flight.
+	duringAdd func(sinks.Item)
+	items     []sinks.Item
+	held      []sinks.Item
+	flushed   []string
+	sealed    []string // "topic/partition" of each Seal call
+	atSeal    int      // items added before the last Seal call
 }
 
 // Seal records the call; held items stay held until release or a flush.
@@ -68,6 +71,9 @@ func (s *fakeSink) sealCalls() []string {
 }
 
 func (s *fakeSink) Add(it sinks.Item) {
+	if s.duringAdd != nil {
+		s.duringAdd(it)
+	}
 	// Copied, as the sink copies: the caller reuses the buffers.
 	it.Line, it.Tail = append(slices.Clone(it.Line), it.Tail...), nil
 	s.mu.Lock()

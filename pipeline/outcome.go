@@ -127,7 +127,7 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		rec.part.finish(rec, err)
 	}
 	p.deps.Sink.Add(item)
-	rec.part.addedToSink()
+	rec.part.addedToSink(rec)
 }
 
 // putTail returns a tail buffer to the pool once the sink has copied the

@@ -26,11 +26,14 @@ type partition struct {
 	mu       sync.Mutex
 	pending  int  // tracked, not yet released, not waiting in the room
 	pendingB int  // bytes charged for them (recordCost)
-	inSink   int  // of those, the ones added to the sink, awaiting their batch
+	inSink   int  // of those, the ones handed to the sink, awaiting their batch
+	inBatch  int  // of those, the ones whose Add returned: in a batch (record.inBatch)
 	sinkNew  bool // records were added to the sink since a seal was last scheduled
 	sealing  bool // a seal of the partition's open batches is in flight (sealIfStuckLocked)
-	// sealedLeft counts the records in the sink when the seal in flight
-	// began, less those finished since: the seal is over at zero.
+	// sealedLeft counts the records in a batch when the seal in flight
+	// began, less those finished since: the seal is over at zero. Only
+	// records in a batch count: one whose Add is in flight may miss the
+	// seal and wait in the next batch, and counting it kept sealing set.
 	sealedLeft int
 	revoked    bool
 	waitFull   bool // the wait room reached MaxWaiting and has not drained to half since
@@ -90,6 +93,9 @@ func (part *partition) finish(rec *record, err error) {
 	part.pendingB -= rec.size
 	if rec.inSink {
 		part.inSink--
+	}
+	if rec.inBatch {
+		part.inBatch--
 		if part.sealedLeft > 0 {
 			if part.sealedLeft--; part.sealedLeft == 0 {
 				part.sealing = false
@@ -119,9 +125,13 @@ func (part *partition) toSink(rec *record) {
 	part.mu.Unlock()
 }
 
-// addedToSink runs once a record is in its open batch.
-func (part *partition) addedToSink() {
+// addedToSink runs once a record is in its open batch (its Add returned).
+func (part *partition) addedToSink(rec *record) {
 	part.mu.Lock()
+	if !rec.finished.Load() {
+		rec.inBatch = true
+		part.inBatch++
+	}
 	part.sealIfStuckLocked()
 	part.mu.Unlock()
 }
@@ -143,7 +153,7 @@ func (part *partition) sealIfStuckLocked() {
 		return
 	}
 	part.sinkNew = false
-	part.sealedLeft = part.inSink
+	part.sealedLeft = part.inBatch
 	part.sealing = part.sealedLeft > 0
 	part.p.wg.Add(1)
 	go func() { // the caller holds part.mu, which seal must not

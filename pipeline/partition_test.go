@@ -18,6 +18,7 @@ import (
 
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/internal/wait"
+	"github.com/redrive-io/redrive/sinks"
 )
 
 // fakeCtx is the slice of goka.Context the processor uses; releases are
@@ -486,6 +487,41 @@ func TestFullWindowSealsThePartitionsBatches(t *testing.T) {
 	if h.group.is("in", 0) {
 		t.Fatal("not resumed once the sealed records were released")
 	}
+}
+
+// A seal that starts while a record's Add is in flight (from a goroutine
+// finishing other records) counts only the records already in a batch:
+// the one being added joins the next batch, and once the sealed records
+// are finished the partition can be sealed again when the window fills.
+// Counting it too left the partition paused until --batch-max-age (seen
+// as a 30 s stall in make bench).
+func TestSealDuringAnAddDoesNotStallThePartition(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPending = 10
+	sink := &fakeSink{hold: true}
+	h := newHarness(t, cfg, Deps{Sink: sink, Forwarder: &fakeForwarder{}})
+	sink.duringAdd = func(it sinks.Item) {
+		if it.Offset == 9 {
+			h.p.partsMu.Lock()
+			part := h.p.parts[0]
+			h.p.partsMu.Unlock()
+			part.mu.Lock()
+			part.sealIfStuckLocked()
+			part.mu.Unlock()
+		}
+	}
+	for i := range 10 {
+		h.consume("in", fmt.Sprint(i), []byte(`{}`), nil)
+	}
+	wait.For(t, 10*time.Second, "the full window's batches to be sealed", func() bool { return len(sink.sealCalls()) == 2 })
+	sink.release(seq(0, 9)) // the nine sealed; record 9 waits in the next batch
+	for i := range 9 {
+		h.consume("in", fmt.Sprint(10+i), []byte(`{}`), nil)
+	}
+	if !h.group.is("in", 0) {
+		t.Fatal("not paused with the window full again")
+	}
+	wait.For(t, 10*time.Second, "the full window's batches to be sealed again", func() bool { return len(sink.sealCalls()) == 4 })
 }
 
 // sarama re-applies a remembered pause to a new session's partition

@@ -258,7 +258,8 @@ type record struct {
 	partTime time.Time // names its S3 folders (sinks.Item.Time); zero: processing time
 	tr       *tracker
 	entry    *entry
-	inSink   bool // added to the sink: counted in its partition's inSink
+	inSink   bool // handed to the sink: counted in its partition's inSink
+	inBatch  bool // its Add returned: counted in its partition's inBatch
 	// source is where its enrichment came from (SourceTable, ...);
 	// lookupMiss marks a record --lookup-miss pass writes unenriched.
 	source     string
