@@ -35,8 +35,11 @@ type partition struct {
 	// records in a batch count: one whose Add is in flight may miss the
 	// seal and wait in the next batch, and counting it kept sealing set.
 	sealedLeft int
-	revoked    bool
-	waitFull   bool // the wait room reached MaxWaiting and has not drained to half since
+	// unsealed, unsealedB: the records in a batch since the last seal
+	// began, and their charge (sealSoonLocked).
+	unsealed, unsealedB int
+	revoked             bool
+	waitFull            bool // the wait room reached MaxWaiting and has not drained to half since
 	// windowFull: the pending window reached its limit and has not
 	// drained to half since.
 	windowFull bool
@@ -131,9 +134,27 @@ func (part *partition) addedToSink(rec *record) {
 	if !rec.finished.Load() {
 		rec.inBatch = true
 		part.inBatch++
+		part.unsealed++
+		part.unsealedB += rec.size
 	}
-	part.sealIfStuckLocked()
+	if !part.sealSoonLocked() {
+		part.sealIfStuckLocked()
+	}
 	part.mu.Unlock()
+}
+
+// sealSoonLocked seals the partition's open S3 batches once the records
+// added to them since the last seal hold three quarters of its window:
+// their upload then overlaps the filling of the last quarter, where
+// sealing only at a full window paused fetching for every upload (a sixth
+// of a pass-through partition's time in make bench). It reports whether
+// it sealed.
+func (part *partition) sealSoonLocked() bool {
+	cfg := part.p.cfg
+	if part.unsealed < cfg.MaxPending/4*3 && part.unsealedB < part.p.windowBytes()/4*3 {
+		return false
+	}
+	return part.sealLocked()
 }
 
 // sealIfStuckLocked seals the partition's open S3 batches when fetching
@@ -149,10 +170,20 @@ func (part *partition) addedToSink(rec *record) {
 // lasts one upload. (It waited 100 ms for them before, which was most of
 // every pause of a pass-through partition.)
 func (part *partition) sealIfStuckLocked() {
-	if !part.pausedMain || part.revoked || part.sealing || !part.sinkNew || part.pending != part.inSink {
-		return
+	if part.pausedMain && part.pending == part.inSink {
+		part.sealLocked()
+	}
+}
+
+// sealLocked seals the partition's open batches, unless a seal is in
+// flight or nothing reached the sink since the last one, and reports
+// whether it did.
+func (part *partition) sealLocked() bool {
+	if part.revoked || part.sealing || !part.sinkNew {
+		return false
 	}
 	part.sinkNew = false
+	part.unsealed, part.unsealedB = 0, 0
 	part.sealedLeft = part.inBatch
 	part.sealing = part.sealedLeft > 0
 	part.p.wg.Add(1)
@@ -160,6 +191,7 @@ func (part *partition) sealIfStuckLocked() {
 		defer part.p.wg.Done()
 		part.p.seal(part.id)
 	}()
+	return true
 }
 
 // dropMetrics removes the partition's series once it is revoked and
