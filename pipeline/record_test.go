@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,30 @@ func TestInvariant5_RecordCostChargesTheValuesLength(t *testing.T) {
 	v := fetch[:7]
 	if got, want := recordCost([]byte("k"), v), 1+len(v)+recordOverhead; got != want {
 		t.Fatalf("recordCost = %d, want %d (len %d, cap %d)", got, want, len(v), cap(v))
+	}
+}
+
+// Journey times are written as encoding/json writes them, however many of
+// their nanoseconds are zeros, at the edges of a second and of the
+// four-digit years, in UTC or not.
+func TestAppendJSONTimeMatchesEncodingJSON(t *testing.T) {
+	base := time.Date(2026, 12, 2, 10, 18, 57, 0, time.UTC)
+	times := []time.Time{{}, base, time.Unix(minJSONSecond, 0).UTC(), time.Unix(maxJSONSecond, 999999999).UTC(),
+		base.In(time.FixedZone("x", 3600)), base.Add(-time.Nanosecond), base.Add(time.Second)}
+	for _, ns := range []int{1, 10, 120, 123456789, 100000000, 999999999, 450000000} {
+		times = append(times, base.Add(time.Duration(ns)))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		times = append(times, time.Unix(r.Int64N(maxJSONSecond), r.Int64N(1e9)).UTC())
+	}
+	for _, tm := range times {
+		want, err := json.Marshal(tm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONTime(nil, tm); string(got) != string(want) {
+			t.Fatalf("appendJSONTime(%v) = %s, want %s", tm, got, want)
+		}
 	}
 }
