@@ -3,7 +3,6 @@ package redrive_test
 import (
 	"bytes"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"io"
 	"os"
 	"os/exec"
@@ -15,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/ctxwait"
+	"github.com/redrive-io/redrive/internal/wait"
 
 	"github.com/IBM/sarama"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -166,14 +168,7 @@ type proc struct {
 }
 
 // running reports whether the process has not exited.
-func (p *proc) running() bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (p *proc) running() bool { return !ctxwait.Closed(p.exited) }
 
 // httpAddr waits for the process to log its metrics address.
 func (p *proc) httpAddr() string {

@@ -41,17 +41,7 @@ func TestLineAndTailAreCopiedDuringAdd(t *testing.T) {
 			if err := b.Close(ctx); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-			var got []string
-			err = ReadBatches(ctx, client, bucket, "t/", func(o Object) error {
-				ls, err := o.Lines()
-				for _, l := range ls {
-					got = append(got, string(l))
-				}
-				return err
-			})
-			if err != nil {
-				t.Fatalf("ReadBatches: %v", err)
-			}
+			_, got := readBack(t, client, bucket, "t/")
 			if len(got) != n {
 				t.Fatalf("read back %d lines, want %d", len(got), n)
 			}

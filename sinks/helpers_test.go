@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -310,4 +311,22 @@ func (s *memStore) keyContaining(sub string) string {
 		}
 	}
 	return ""
+}
+
+// readBack reads every object under prefix with ReadBatches, as a reader
+// downstream would: their keys, and their lines in order.
+func readBack(t *testing.T, client *s3.Client, bucket, prefix string) (keys, lines []string) {
+	t.Helper()
+	err := ReadBatches(context.Background(), client, bucket, prefix, func(o Object) error {
+		keys = append(keys, o.Key)
+		ls, err := o.Lines()
+		for _, l := range ls {
+			lines = append(lines, string(l))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("ReadBatches: %v", err)
+	}
+	return keys, lines
 }

@@ -40,18 +40,7 @@ func TestZstdRoundTripThroughReadBatches(t *testing.T) {
 	if err := b.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	var keys, got []string
-	err = ReadBatches(ctx, client, bucket, "z/", func(o Object) error {
-		keys = append(keys, o.Key)
-		ls, err := o.Lines()
-		for _, l := range ls {
-			got = append(got, string(l))
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("ReadBatches: %v", err)
-	}
+	keys, got := readBack(t, client, bucket, "z/")
 	wantKeys := []string{"z/dt=2026-05-06/hr=07/events-1-0-2999.jsonl.zst", "z/dt=2026-05-06/hr=07/events-1-3000-3999.jsonl.zst"}
 	if strings.Join(keys, ",") != strings.Join(wantKeys, ",") {
 		t.Fatalf("keys = %v, want %v", keys, wantKeys)

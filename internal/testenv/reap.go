@@ -3,6 +3,8 @@ package testenv
 import (
 	"os/exec"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/ctxwait"
 )
 
 // Reaped is a started command that a goroutine of its own waits for at
@@ -30,14 +32,7 @@ func Reap(cmd *exec.Cmd) *Reaped {
 func (r *Reaped) Done() <-chan struct{} { return r.done }
 
 // Exited tells whether the process has exited and been reaped.
-func (r *Reaped) Exited() bool {
-	select {
-	case <-r.done:
-		return true
-	default:
-		return false
-	}
-}
+func (r *Reaped) Exited() bool { return ctxwait.Closed(r.done) }
 
 // ExitsWithin waits up to d for the process to exit and tells whether it
 // did.
