@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -50,10 +49,6 @@ const (
 // errNotObject is returned for values that are valid JSON but not objects.
 var errNotObject = errors.New("value is not a JSON object")
 
-// validateObject checks that value is one JSON object, in one pass
-// (scanObject).
-func validateObject(value []byte) error { return scanObject(value, nil, nil) }
-
 // decodeFields decodes a record's top-level fields for the rule and URL
 // templates.
 func decodeFields(value []byte) (map[string]any, error) {
@@ -62,16 +57,6 @@ func decodeFields(value []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("decoding fields: %w", err)
 	}
 	return m, nil
-}
-
-// outputLine returns the record as one JSON object with the enrichment (if
-// any) under field and the journey under MetaField, in a new buffer.
-func outputLine(value []byte, field string, enrichment json.RawMessage, meta Meta) ([]byte, error) {
-	head, tail, err := lineParts(nil, value, field, enrichment, meta, 0)
-	if err != nil {
-		return nil, err
-	}
-	return append(slices.Clip(head), tail...), nil
 }
 
 // lineParts returns the output line of value as two parts, head then tail,

@@ -25,19 +25,7 @@ func scanObject(value []byte, names []string, out map[string]any) error {
 	return s.top(value, names, out)
 }
 
-// pickRaw is scanObject picking one field without decoding it: it returns
-// the raw JSON of the top-level field name (the last one when the key
-// repeats), or nil when there is none. It allocates nothing, so that the
-// partition-time field costs a pass-through record no map.
-func pickRaw(value []byte, name string) ([]byte, error) {
-	var raw [1][]byte
-	if err := pickRaws(value, []string{name}, raw[:]); err != nil {
-		return nil, err
-	}
-	return raw[0], nil
-}
-
-// pickRaws is pickRaw for several fields: raws[i] is set to the raw JSON
+// pickRaws picks fields without decoding them: raws[i] is set to the raw JSON
 // of the top-level field names[i], or nil. The values alias value.
 func pickRaws(value []byte, names []string, raws [][]byte) error {
 	clear(raws)
