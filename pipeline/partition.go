@@ -162,7 +162,11 @@ func (part *partition) sealSoonLocked() bool {
 // released only once their batch is durable, so nothing else would drain
 // the window before --batch-max-age. While records are still in
 // enrichment or on their way to the DLQ it waits for them, so that a slow
-// API does not turn into many small objects.
+// API does not turn into many small objects; unless the records added to
+// the batches since the last seal hold half the window already: a busy API
+// (a cold cache) kept them, and the records behind them that need no call,
+// paused for seconds (make bench's lookup-table workload, half of each
+// partition's time), and half a window is not a small object.
 //
 // It seals at once, and not again until the records it sealed are
 // finished: those fetched before the pause that reach the sink meanwhile
@@ -170,7 +174,11 @@ func (part *partition) sealSoonLocked() bool {
 // lasts one upload. (It waited 100 ms for them before, which was most of
 // every pause of a pass-through partition.)
 func (part *partition) sealIfStuckLocked() {
-	if part.pausedMain && part.pending == part.inSink {
+	if !part.pausedMain {
+		return
+	}
+	half := part.unsealed >= part.p.cfg.MaxPending/2 || part.unsealedB >= part.p.windowBytes()/2
+	if part.pending == part.inSink || half {
 		part.sealLocked()
 	}
 }
