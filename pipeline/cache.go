@@ -54,7 +54,10 @@ func newAnswerCache(size int, ttl time.Duration, now func() time.Time, reg prome
 	return c
 }
 
-// get returns the answer cached under key, if it has not expired.
+// get returns the answer cached under key, if it has not expired, and
+// counts a hit. A record is asked for twice, when it needs the API and
+// when a worker takes it; only a worker counts a miss (missed), as it
+// then asks the API.
 func (c *answerCache) get(key string) (json.RawMessage, bool) {
 	a, ok := c.lru.Get(key)
 	if ok && !c.now().Before(a.expires) {
@@ -62,12 +65,15 @@ func (c *answerCache) get(key string) (json.RawMessage, bool) {
 		ok = false
 	}
 	if !ok {
-		c.misses.Inc()
 		return nil, false
 	}
 	c.hits.Inc()
 	return a.answer, true
 }
+
+// missed counts an enrichment the cache could not answer: the API is
+// asked.
+func (c *answerCache) missed() { c.misses.Inc() }
 
 // add caches an answer for the TTL.
 func (c *answerCache) add(key string, answer json.RawMessage) {

@@ -10,6 +10,7 @@ import (
 	"github.com/redrive-io/redrive/enrich"
 	"github.com/redrive-io/redrive/enrich/mockapi"
 	"github.com/redrive-io/redrive/internal/fakeclock"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // cacheRig runs the processor with a real enrichment client against the
@@ -92,5 +93,38 @@ func TestCache_SizeEvictsTheLeastRecentlyUsed(t *testing.T) {
 	}
 	if _, ok := c.get("a"); !ok {
 		t.Fatal("a was evicted although it was used last")
+	}
+}
+
+// A record whose key missed the cache waits for an API worker; if a call
+// for the same key, queued before it, has answered by then, the worker
+// takes the cached answer instead of asking the API again. While the
+// cache is cold those repeats were a third of the calls.
+func TestCache_QueuedRecordTakesTheAnswerOfAnEarlierCall(t *testing.T) {
+	cfg := testConfig()
+	cfg.CacheTTL, cfg.CacheSize, cfg.EnrichWorkers = time.Minute, 100, 1
+	enr := &gatedEnricher{gate: make(chan struct{})}
+	key, err := enrich.CompileKey("user_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &fakeSink{}
+	h := newHarness(t, cfg, Deps{Matcher: rule(t), Enricher: enr, Key: key, Sink: sink, Forwarder: &fakeForwarder{}})
+	for i := range 5 {
+		h.consume("in", "k", []byte(fmt.Sprintf(`{"category":"X","user_id":"u1","n":%d}`, i)), nil)
+	}
+	wait.For(t, 5*time.Second, "the first call to reach the API", func() bool { return enr.current() == 1 })
+	close(enr.gate)
+	wait.For(t, 5*time.Second, "every record in the sink", func() bool { return len(sink.lines()) == 5 })
+	sources := map[string]int{}
+	for _, l := range sink.lines() {
+		var m Meta
+		if err := json.Unmarshal(l[MetaField], &m); err != nil {
+			t.Fatal(err)
+		}
+		sources[m.Source]++
+	}
+	if sources[SourceAPI] != 1 || sources[SourceCache] != 4 {
+		t.Fatalf("sources %v, want one answer from the API and four from the cache", sources)
 	}
 }

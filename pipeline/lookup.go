@@ -96,14 +96,19 @@ func (p *Processor) enrich(rec *record) {
 			}
 		}
 		if answer, ok := p.cache.get(key); ok {
-			rec.source = SourceCache
-			p.stats.fromCache.Add(1)
-			p.toSink(rec, answer)
+			p.fromCache(rec, answer)
 			return
 		}
-		rec.cacheKey = key
+		rec.cacheKey = key // callAPI asks the cache again before the API
 	}
 	p.work.push(rec)
+}
+
+// fromCache writes a record enriched with a cached answer.
+func (p *Processor) fromCache(rec *record, answer json.RawMessage) {
+	rec.source = SourceCache
+	p.stats.fromCache.Add(1)
+	p.toSink(rec, answer)
 }
 
 // lookupKey computes a record's lookup key, decoding only the fields the
