@@ -54,14 +54,7 @@ func TestCache_OneAPICallPerKeyPerTTL(t *testing.T) {
 		}
 		clock.Advance(time.Minute) // every answer expires
 	}
-	sources := map[string]int{}
-	for _, l := range sink.lines() {
-		var m Meta
-		if err := json.Unmarshal(l[MetaField], &m); err != nil {
-			t.Fatal(err)
-		}
-		sources[m.Source]++
-	}
+	sources := sourcesOf(t, sink)
 	if sources[SourceAPI] != 6 || sources[SourceCache] != 54 {
 		t.Fatalf("sources %v, want 6 api and 54 cache", sources)
 	}
@@ -116,6 +109,15 @@ func TestCache_QueuedRecordTakesTheAnswerOfAnEarlierCall(t *testing.T) {
 	wait.For(t, 5*time.Second, "the first call to reach the API", func() bool { return enr.current() == 1 })
 	close(enr.gate)
 	wait.For(t, 5*time.Second, "every record in the sink", func() bool { return len(sink.lines()) == 5 })
+	sources := sourcesOf(t, sink)
+	if sources[SourceAPI] != 1 || sources[SourceCache] != 4 {
+		t.Fatalf("sources %v, want one answer from the API and four from the cache", sources)
+	}
+}
+
+// sourcesOf counts the sink's lines by _redrive.source.
+func sourcesOf(t *testing.T, sink *fakeSink) map[string]int {
+	t.Helper()
 	sources := map[string]int{}
 	for _, l := range sink.lines() {
 		var m Meta
@@ -124,7 +126,5 @@ func TestCache_QueuedRecordTakesTheAnswerOfAnEarlierCall(t *testing.T) {
 		}
 		sources[m.Source]++
 	}
-	if sources[SourceAPI] != 1 || sources[SourceCache] != 4 {
-		t.Fatalf("sources %v, want one answer from the API and four from the cache", sources)
-	}
+	return sources
 }
