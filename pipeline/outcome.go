@@ -84,8 +84,6 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		meta.ReplayedAt = &rt
 	}
 	item := sinks.Item{Topic: rec.topic, Partition: rec.part.id, Offset: rec.offset, Time: rec.partTime}
-	tail := p.tails.Get().(*[]byte)
-	defer p.putTail(tail)
 	if p.deps.Schema != nil {
 		row, err := p.row(rec, answer, meta)
 		if err != nil {
@@ -94,6 +92,8 @@ func (p *Processor) toSink(rec *record, answer json.RawMessage) {
 		}
 		item.Row = row
 	} else {
+		tail := p.tails.Get().(*[]byte)
+		defer p.putTail(tail)
 		head, t, err := lineParts((*tail)[:0], rec.value, p.cfg.EnrichField, answer, meta, rec.shape)
 		if err != nil {
 			// The value was validated as a JSON object and the answer by

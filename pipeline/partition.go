@@ -29,11 +29,11 @@ type partition struct {
 	inSink   int  // of those, the ones handed to the sink, awaiting their batch
 	inBatch  int  // of those, the ones whose Add returned: in a batch (record.inBatch)
 	sinkNew  bool // records were added to the sink since a seal was last scheduled
-	sealing  bool // a seal of the partition's open batches is in flight (sealIfStuckLocked)
 	// sealedLeft counts the records in a batch when the seal in flight
-	// began, less those finished since: the seal is over at zero. Only
-	// records in a batch count: one whose Add is in flight may miss the
-	// seal and wait in the next batch, and counting it kept sealing set.
+	// began, less those finished since: a seal is in flight while it is
+	// positive (sealLocked). Only records in a batch count: one whose Add
+	// is in flight may miss the seal and wait in the next batch, and
+	// counting it kept the seal in flight for good.
 	sealedLeft int
 	// unsealed, unsealedB: the records in a batch since the last seal
 	// began, and their charge (sealSoonLocked).
@@ -99,11 +99,7 @@ func (part *partition) finish(rec *record, err error) {
 	}
 	if rec.inBatch {
 		part.inBatch--
-		if part.sealedLeft > 0 {
-			if part.sealedLeft--; part.sealedLeft == 0 {
-				part.sealing = false
-			}
-		}
+		part.sealedLeft = max(part.sealedLeft-1, 0)
 	}
 	part.adjustLocked()
 	revoked := part.revoked
@@ -150,11 +146,13 @@ func (part *partition) addedToSink(rec *record) {
 // of a pass-through partition's time in make bench). It reports whether
 // it sealed.
 func (part *partition) sealSoonLocked() bool {
-	cfg := part.p.cfg
-	if part.unsealed < cfg.MaxPending/4*3 && part.unsealedB < part.p.windowBytes()/4*3 {
-		return false
-	}
-	return part.sealLocked()
+	return part.unsealedFill(3, 4) && part.sealLocked()
+}
+
+// unsealedFill reports whether the records added to the batches since the
+// last seal fill num/den of the partition's window, in records or bytes.
+func (part *partition) unsealedFill(num, den int) bool {
+	return part.unsealed >= part.p.cfg.MaxPending/den*num || part.unsealedB >= part.p.windowBytes()/den*num
 }
 
 // sealIfStuckLocked seals the partition's open S3 batches when fetching
@@ -177,8 +175,7 @@ func (part *partition) sealIfStuckLocked() {
 	if !part.pausedMain {
 		return
 	}
-	half := part.unsealed >= part.p.cfg.MaxPending/2 || part.unsealedB >= part.p.windowBytes()/2
-	if part.pending == part.inSink || half {
+	if part.pending == part.inSink || part.unsealedFill(1, 2) {
 		part.sealLocked()
 	}
 }
@@ -187,13 +184,12 @@ func (part *partition) sealIfStuckLocked() {
 // flight or nothing reached the sink since the last one, and reports
 // whether it did.
 func (part *partition) sealLocked() bool {
-	if part.revoked || part.sealing || !part.sinkNew {
+	if part.revoked || part.sealedLeft > 0 || !part.sinkNew {
 		return false
 	}
 	part.sinkNew = false
 	part.unsealed, part.unsealedB = 0, 0
 	part.sealedLeft = part.inBatch
-	part.sealing = part.sealedLeft > 0
 	part.p.wg.Add(1)
 	go func() { // the caller holds part.mu, which seal must not
 		defer part.p.wg.Done()
