@@ -108,11 +108,7 @@ func (s *scanner) object(names []string, out map[string]any) error {
 	if s.depth++; s.depth > maxNestingDepth {
 		return errors.New("value is not valid JSON: exceeded max depth")
 	}
-	s.i++ // '{'
-	s.space()
-	if s.i < len(s.v) && s.v[s.i] == '}' {
-		s.i++
-		s.depth--
+	if s.open('}') {
 		return nil
 	}
 	for {
@@ -152,20 +148,8 @@ func (s *scanner) object(names []string, out map[string]any) error {
 				s.raws[i] = s.v[valStart:s.i]
 			}
 		}
-		s.space()
-		if s.i >= len(s.v) {
-			return s.fail("after an object value")
-		}
-		switch s.v[s.i] {
-		case ',':
-			s.i++
-			s.space()
-		case '}':
-			s.i++
-			s.depth--
-			return nil
-		default:
-			return s.fail("after an object value")
+		if done, err := s.next('}', "after an object value"); done || err != nil {
+			return err
 		}
 	}
 }
@@ -174,33 +158,50 @@ func (s *scanner) array() error {
 	if s.depth++; s.depth > maxNestingDepth {
 		return errors.New("value is not valid JSON: exceeded max depth")
 	}
-	s.i++ // '['
-	s.space()
-	if s.i < len(s.v) && s.v[s.i] == ']' {
-		s.i++
-		s.depth--
+	if s.open(']') {
 		return nil
 	}
 	for {
 		if err := s.value(); err != nil {
 			return err
 		}
-		s.space()
-		if s.i >= len(s.v) {
-			return s.fail("after an array element")
+		if done, err := s.next(']', "after an array element"); done || err != nil {
+			return err
 		}
+	}
+}
+
+// open steps over the opening '{' or '[' at v[i] and the space after it,
+// and reports whether closing follows at once: an empty object or array,
+// which it then closes.
+func (s *scanner) open(closing byte) (empty bool) {
+	s.i++
+	s.space()
+	if s.i < len(s.v) && s.v[s.i] == closing {
+		s.i++
+		s.depth--
+		return true
+	}
+	return false
+}
+
+// next reads what follows a member or element: a ',' and the space after
+// it, or the closing byte, which ends the object or array (done).
+func (s *scanner) next(closing byte, where string) (done bool, err error) {
+	s.space()
+	if s.i < len(s.v) {
 		switch s.v[s.i] {
 		case ',':
 			s.i++
 			s.space()
-		case ']':
+			return false, nil
+		case closing:
 			s.i++
 			s.depth--
-			return nil
-		default:
-			return s.fail("after an array element")
+			return true, nil
 		}
 	}
+	return false, s.fail(where)
 }
 
 // value reads one value starting at v[i] (no leading space).
