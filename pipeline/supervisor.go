@@ -12,7 +12,6 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/redrive-io/redrive/internal/ctxwait"
 	"github.com/redrive-io/redrive/internal/metric"
 )
 
@@ -28,13 +27,11 @@ type supervisor struct {
 	// newBackoff makes the backoff between failed sessions; tests shorten it.
 	newBackoff func() backoff.BackOff
 
-	restarts *prometheus.CounterVec
-	upGauge  prometheus.Gauge
+	outage *outage
 
 	mu          sync.Mutex
 	up          bool      // a session is set up and consuming
 	lastHealthy time.Time // when a session was last up (start time before the first)
-	lostAt      time.Time // first fault of the current outage; zero when there is none
 	lastAttempt time.Time // when the supervisor last tried to join
 	stopped     bool      // the supervisor returned: stopping or a fatal fault
 	endCause    error     // the fault that ended the last session, if any (sessionEnded)
@@ -43,11 +40,14 @@ type supervisor struct {
 func newSupervisor(log *slog.Logger, reg prometheus.Registerer, now func() time.Time) *supervisor {
 	s := &supervisor{log: log, now: now, newBackoff: newRetryBackoff}
 	f := metric.With(reg)
-	s.restarts = f.CounterVec("redrive_kafka_session_restarts_total",
-		"Consumer-group sessions lost to a fault and rejoined, by cause (unreachable, timeout, coordinator, rebalance, leader, processing, other). A plain rebalance is not counted.",
-		"cause")
-	s.upGauge = f.Gauge("redrive_kafka_session_up",
-		"1 while this process's consumer-group session is set up and consuming.")
+	s.outage = newOutage(log, now, f, outageWords{
+		metric:       "redrive_kafka_session",
+		upHelp:       "1 while this process's consumer-group session is set up and consuming.",
+		restartsHelp: "Consumer-group sessions lost to a fault and rejoined, by cause (unreachable, timeout, coordinator, rebalance, leader, processing, other). A plain rebalance is not counted.",
+		what:         "kafka session",
+		lost:         "kafka session lost; rejoining with backoff",
+		back:         "kafka session rejoined",
+	})
 	f.GaugeFunc("redrive_kafka_session_unhealthy_seconds",
 		"Seconds since the consumer-group session was last up; 0 while it is up.",
 		s.unhealthyFor)
@@ -100,13 +100,9 @@ func (s *supervisor) unhealthyFor() float64 {
 // one line saying how long the session was lost.
 func (s *supervisor) sessionUp() {
 	s.mu.Lock()
-	lostAt := s.lostAt
-	s.up, s.lostAt, s.lastHealthy = true, time.Time{}, s.now()
+	s.up, s.lastHealthy = true, s.now()
 	s.mu.Unlock()
-	s.upGauge.Set(1)
-	if !lostAt.IsZero() {
-		s.log.Warn("kafka session rejoined", "lost_for", s.now().Sub(lostAt).Round(time.Millisecond).String())
-	}
+	s.outage.back()
 }
 
 // sessionDown runs when a session ends, for whatever reason.
@@ -117,7 +113,7 @@ func (s *supervisor) sessionDown() {
 	}
 	s.up = false
 	s.mu.Unlock()
-	s.upGauge.Set(0)
+	s.outage.down()
 }
 
 // sessionEnded keeps why a session ended when that was a fault (sarama's
@@ -140,18 +136,6 @@ func (s *supervisor) takeEndCause() error {
 	err := s.endCause
 	s.endCause = nil
 	return err
-}
-
-// faulted records a failed session and reports whether it is the first
-// fault of an outage (the one worth a log line).
-func (s *supervisor) faulted() (first bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lostAt.IsZero() {
-		s.lostAt = s.now()
-		return true
-	}
-	return false
 }
 
 // supervisedGroup is the sarama.ConsumerGroup goka runs: its Consume returns
@@ -197,22 +181,8 @@ func (g *supervisedGroup) Consume(ctx context.Context, topics []string, h sarama
 			b.Reset()
 			continue
 		}
-		fault := ClassifyKafka(err)
-		if fault.Fatal() {
-			s.log.Error("kafka session failed with a fault that retrying cannot fix; stopping", "cause", string(fault), "err", err)
-			return err
-		}
-		s.restarts.WithLabelValues(string(fault)).Inc()
-		wait := b.NextBackOff()
-		if s.faulted() {
-			// One line per state change: later failures of the same
-			// outage are logged at debug level only.
-			s.log.Warn("kafka session lost; rejoining with backoff", "cause", string(fault), "err", err, "retry_in", wait.Round(time.Millisecond).String())
-		} else {
-			s.log.Debug("kafka session still failing", "cause", string(fault), "err", err, "retry_in", wait.Round(time.Millisecond).String())
-		}
-		if wait == backoff.Stop || ctxwait.Sleep(ctx, wait) != nil {
-			return nil // ctx ended
+		if retry, fatal := s.outage.failed(ctx, b, err); !retry {
+			return fatal // nil when ctx ended
 		}
 	}
 }

@@ -105,10 +105,10 @@ func TestInvariant8_SupervisorRejoinsAfterRebalancesAndTransientFaults(t *testin
 	if sup.Up() {
 		t.Fatal("Up after the last session ended")
 	}
-	if got := counterValue(sup.restarts.WithLabelValues(string(FaultUnreachable))); got != 2 {
+	if got := counterValue(sup.outage.restarts.WithLabelValues(string(FaultUnreachable))); got != 2 {
 		t.Fatalf("restarts{cause=unreachable} = %v, want 2", got)
 	}
-	if got := counterValue(sup.restarts.WithLabelValues(string(FaultTimeout))); got != 1 {
+	if got := counterValue(sup.outage.restarts.WithLabelValues(string(FaultTimeout))); got != 1 {
 		t.Fatalf("restarts{cause=timeout} = %v, want 1", got)
 	}
 }

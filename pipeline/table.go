@@ -91,9 +91,9 @@ type Table struct {
 	recOnce   sync.Once
 	started   time.Time
 
+	reg       prometheus.Registerer
 	refused   *prometheus.CounterVec
-	restarts  *prometheus.CounterVec
-	upGauge   prometheus.Gauge
+	outage    *outage
 	refuseLog *logSampler
 }
 
@@ -106,7 +106,7 @@ func WithTableLogger(l *slog.Logger) TableOption { return func(t *Table) { t.log
 // WithTableRegisterer registers the table's metrics with reg. Default: a
 // private registry.
 func WithTableRegisterer(reg prometheus.Registerer) TableOption {
-	return func(t *Table) { t.registerMetrics(reg) }
+	return func(t *Table) { t.reg = reg }
 }
 
 // WithTableViewOptions adds goka view options, applied after the table's
@@ -136,23 +136,27 @@ func NewTable(cfg TableConfig, brokers []string, base *sarama.Config, opts ...Ta
 	for _, o := range opts {
 		o(t)
 	}
-	if t.refused == nil {
-		t.registerMetrics(prometheus.NewRegistry())
+	if t.reg == nil {
+		t.reg = prometheus.NewRegistry()
 	}
+	t.registerMetrics()
 	t.refuseLog = newLogSampler(10*time.Second, time.Now)
 	return t, nil
 }
 
-func (t *Table) registerMetrics(reg prometheus.Registerer) {
-	f := metric.With(reg)
+func (t *Table) registerMetrics() {
+	f := metric.With(t.reg)
 	t.refused = f.CounterVec("redrive_lookup_table_refused_total",
 		"Table records not kept, by reason: invalid_json (the value is not JSON) or full (the memory table is at --lookup-max-bytes). Their keys read as misses.",
 		"reason")
-	t.restarts = f.CounterVec("redrive_lookup_table_restarts_total",
-		"Views of the lookup table lost to a Kafka fault and rebuilt, by cause.",
-		"cause")
-	t.upGauge = f.Gauge("redrive_lookup_table_up",
-		"1 while the lookup table's view has caught up with its topic and follows it.")
+	t.outage = newOutage(t.log.With("topic", t.cfg.Topic), time.Now, f, outageWords{
+		metric:       "redrive_lookup_table",
+		upHelp:       "1 while the lookup table's view has caught up with its topic and follows it.",
+		restartsHelp: "Views of the lookup table lost to a Kafka fault and rebuilt, by cause.",
+		what:         "lookup table view",
+		lost:         "lookup table view lost; rebuilding with backoff (lookups answer from what was loaded)",
+		back:         "lookup table view rebuilt and caught up",
+	})
 	f.GaugeFunc("redrive_lookup_table_keys",
 		"Keys held by the lookup table in memory (0 with --lookup-dir).",
 		func() float64 { return float64(t.budget.keys.Load()) })
@@ -277,39 +281,18 @@ func (t *Table) update(_ goka.UpdateContext, s storage.Storage, key string, valu
 func (t *Table) Run(ctx context.Context) error {
 	t.started = time.Now()
 	b := backoff.WithContext(t.newBackoff(), ctx)
-	var lostAt time.Time
 	for {
-		err := t.runOnce(ctx, func() {
-			b.Reset()
-			if !lostAt.IsZero() {
-				t.log.Warn("lookup table view rebuilt and caught up", "topic", t.cfg.Topic, "lost_for", time.Since(lostAt).Round(time.Millisecond).String())
-				lostAt = time.Time{}
-			}
-		})
+		err := t.runOnce(ctx, b.Reset)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err == nil {
 			err = errors.New("view stopped without an error")
 		}
-		fault := ClassifyKafka(err)
-		if fault.Fatal() {
-			t.log.Error("lookup table failed with a fault that retrying cannot fix", "topic", t.cfg.Topic, "cause", string(fault), "err", err)
-			return fmt.Errorf("lookup-topic %s: %w", t.cfg.Topic, err)
-		}
-		t.restarts.WithLabelValues(string(fault)).Inc()
-		wait := b.NextBackOff()
-		if wait == backoff.Stop {
-			return nil
-		}
-		if lostAt.IsZero() {
-			lostAt = time.Now()
-			t.log.Warn("lookup table view lost; rebuilding with backoff (lookups answer from what was loaded)",
-				"topic", t.cfg.Topic, "cause", string(fault), "err", err, "retry_in", wait.Round(time.Millisecond).String())
-		} else {
-			t.log.Debug("lookup table view still failing", "topic", t.cfg.Topic, "cause", string(fault), "err", err)
-		}
-		if ctxwait.Sleep(ctx, wait) != nil {
+		if retry, fatal := t.outage.failed(ctx, b, err); !retry {
+			if fatal != nil {
+				return fmt.Errorf("lookup-topic %s: %w", t.cfg.Topic, fatal)
+			}
 			return nil
 		}
 	}
@@ -336,11 +319,11 @@ func (t *Table) runOnce(ctx context.Context, caughtUp func()) error {
 	for {
 		select {
 		case err := <-done:
-			t.upGauge.Set(0)
+			t.outage.down()
 			return err
 		case <-running:
 			running = nil
-			t.upGauge.Set(1)
+			t.outage.back()
 			t.markRecovered()
 			caughtUp()
 		case <-tick.C:
