@@ -47,9 +47,8 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if o.httpClient == nil {
 		o.httpClient = newHTTPClient(cfg.Concurrency)
 	}
-	m := newMetrics(o.registerer)
 	b := newBreaker(cfg, o.logger)
-	watchBreaker(o.registerer, b.State)
+	m := newMetrics(o.registerer, b.State)
 	return &Client{
 		cfg:     cfg,
 		url:     tmpl,

@@ -17,8 +17,17 @@ type metrics struct {
 	inFlight prometheus.Gauge       // requests on the wire now
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics declares the Client's series. redrive_enrich_breaker_state is
+// read from the breaker at scrape time: a gauge set on state changes
+// stayed at 2 (open) after the API recovered, until the next record needing
+// enrichment came. gobreaker moves from open to half-open only when asked,
+// and State() is such a question, so a scrape sees the state as time has
+// made it.
+func newMetrics(reg prometheus.Registerer, breakerState func() gobreaker.State) *metrics {
 	f := metric.With(reg)
+	f.GaugeFunc("redrive_enrich_breaker_state",
+		"State of the enrichment circuit breaker: 0 closed, 1 half-open, 2 open; read at scrape time.",
+		func() float64 { return float64(breakerState()) })
 	m := &metrics{
 		requests: f.CounterVec("redrive_enrich_requests_total",
 			"Enrichment attempts by outcome class (ok for success); breaker_open attempts sent no request.",
@@ -36,17 +45,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.requests.WithLabelValues(c)
 	}
 	return m
-}
-
-// watchBreaker registers redrive_enrich_breaker_state, read from the
-// breaker at scrape time. A gauge set on state changes stayed at 2 (open)
-// after the API recovered, until the next record needing enrichment came:
-// gobreaker moves from open to half-open only when asked, and State() is
-// such a question, so a scrape sees the state as time has made it.
-func watchBreaker(reg prometheus.Registerer, state func() gobreaker.State) {
-	metric.With(reg).GaugeFunc("redrive_enrich_breaker_state",
-		"State of the enrichment circuit breaker: 0 closed, 1 half-open, 2 open; read at scrape time.",
-		func() float64 { return float64(state()) })
 }
 
 // count records the outcome of one attempt.
