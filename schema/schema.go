@@ -7,47 +7,74 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 
 	"github.com/parquet-go/parquet-go"
 	"go.yaml.in/yaml/v3"
 )
 
-// Type is a column's type in the schema file.
-type Type string
+// Type is a column's type. The schema file names it (String returns the
+// name); the zero Type is none.
+type Type uint8
 
-// The column types of the schema file (see the package doc).
+// The column types (see the package doc).
 const (
-	String    Type = "string"
-	Int64     Type = "int64"
-	Double    Type = "double"
-	Boolean   Type = "boolean"
-	Timestamp Type = "timestamp"
-	JSON      Type = "json"
+	String Type = iota + 1
+	Int64
+	Double
+	Boolean
+	Timestamp
+	JSON
 	// Int32 is not offered in the schema file; _redrive's partition and
 	// attempt have it.
-	Int32 Type = "int32"
+	Int32
 )
 
 // Types lists the column types a schema file may use, in the order the
 // docs name them.
 var Types = []Type{String, Int64, Double, Boolean, Timestamp, JSON}
 
+var typeNames = [...]string{String: "string", Int64: "int64", Double: "double", Boolean: "boolean",
+	Timestamp: "timestamp", JSON: "json", Int32: "int32"}
+
+// String returns the type's name in the schema file.
+func (t Type) String() string {
+	if int(t) < len(typeNames) && typeNames[t] != "" {
+		return typeNames[t]
+	}
+	return "Type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// typeNamed returns the type a schema file calls name.
+func typeNamed(name string) (Type, bool) {
+	for _, t := range Types {
+		if typeNames[t] == name {
+			return t, true
+		}
+	}
+	return 0, false
+}
+
 // MetaField is the name of the column holding the record's journey (the
 // _redrive object of the JSON Lines output).
 const MetaField = "_redrive"
 
-// Column is one column of the schema file.
+// Column is one column of the output.
 type Column struct {
-	Name     string `yaml:"name"`
-	Type     Type   `yaml:"type"`
-	Required bool   `yaml:"required"`
+	Name     string
+	Type     Type
+	Required bool
 }
 
 // file is the schema file's document. It is read as YAML 1.2 (yaml/v3),
 // where only true and false are booleans: in YAML 1.1 a column named n,
 // y, on or off would be read as a boolean and misnamed.
 type file struct {
-	Columns []Column `yaml:"columns"`
+	Columns []struct {
+		Name     string `yaml:"name"`
+		Type     string `yaml:"type"`
+		Required bool   `yaml:"required"`
+	} `yaml:"columns"`
 }
 
 // Schema is a parsed schema file: the columns of the output records and
@@ -84,6 +111,7 @@ func Parse(data []byte, source, enrichField string) (*Schema, error) {
 	}
 	var errs []error
 	seen := map[string]bool{}
+	columns := make([]Column, len(f.Columns))
 	for i, c := range f.Columns {
 		at := fmt.Sprintf("parquet-schema: %s: column %d", source, i+1)
 		switch {
@@ -95,14 +123,16 @@ func Parse(data []byte, source, enrichField string) (*Schema, error) {
 			errs = append(errs, fmt.Errorf("%s: %q is named twice", at, c.Name))
 		}
 		seen[c.Name] = true
-		if !slices.Contains(Types, c.Type) {
+		t, ok := typeNamed(c.Type)
+		if !ok {
 			errs = append(errs, fmt.Errorf("%s (%s): type %q, want one of %v", at, c.Name, c.Type, Types))
 		}
+		columns[i] = Column{Name: c.Name, Type: t, Required: c.Required}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s := &Schema{columns: f.Columns, enrichIndex: -1}
+	s := &Schema{columns: columns, enrichIndex: -1}
 	if enrichField != "" {
 		s.enrichIndex = slices.IndexFunc(s.columns, func(c Column) bool { return c.Name == enrichField })
 		if s.enrichIndex < 0 {

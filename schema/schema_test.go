@@ -29,6 +29,8 @@ func TestParseRefusesBadFiles(t *testing.T) {
 		"unknown key":     {"columns: [{name: a, type: string, nullable: true}]", `field nullable not found`},
 		"unknown type":    {"columns: [{name: a, type: varchar}]", `column 1 (a): type "varchar", want one of [string int64 double boolean timestamp json]`},
 		"int32 is inside": {"columns: [{name: a, type: int32}]", `type "int32"`},
+		"no type":         {"columns: [{name: a}]", `column 1 (a): type "", want one of`},
+		"type of a list":  {"columns: [{name: a, type: [string]}]", "cannot unmarshal"},
 		"no name":         {"columns: [{type: string}]", "column 1: no name"},
 		"twice":           {"columns: [{name: a, type: string}, {name: a, type: json}]", `column 2: "a" is named twice`},
 		"meta":            {"columns: [{name: _redrive, type: json}]", `"_redrive" is the column redrive adds itself`},
@@ -39,6 +41,25 @@ func TestParseRefusesBadFiles(t *testing.T) {
 				t.Fatalf("Parse(%q) = %v; want an error starting with the flag and file, containing %q", tc.file, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTypeNames: each type a file may use is read back from its name, and
+// Int32 has a name for errors but no file may use it.
+func TestTypeNames(t *testing.T) {
+	for _, typ := range Types {
+		if got, ok := typeNamed(typ.String()); !ok || got != typ {
+			t.Errorf("typeNamed(%q) = %v, %v; want %v", typ.String(), got, ok, typ)
+		}
+	}
+	if Int32.String() != "int32" {
+		t.Errorf("Int32 is called %q", Int32.String())
+	}
+	if _, ok := typeNamed("int32"); ok {
+		t.Error("a file may name int32")
+	}
+	if got := Type(0).String(); got != "Type(0)" {
+		t.Errorf("the zero type is called %q", got)
 	}
 }
 
