@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,8 +42,7 @@ type S3 struct {
 
 	script string
 	port   int
-	mu     sync.Mutex
-	proc   *child
+	proc   atomic.Pointer[child] // the running server, or the last one
 }
 
 // StartS3 starts a server in a fresh folder on a free port with random keys
@@ -95,9 +94,7 @@ func (s *S3) spawn(ctx context.Context, extra ...string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.proc = c
-	s.mu.Unlock()
+	s.proc.Store(c)
 	ctx, cancel := context.WithTimeout(ctx, s3StartTimeout)
 	defer cancel()
 	addr := "127.0.0.1:" + strconv.Itoa(s.port)
@@ -123,9 +120,7 @@ func (s *S3) LogPath() string { return filepath.Join(s.Dir, "server.log") }
 // Stop stops the server (SIGTERM, SIGKILL after 5 s) and keeps its data, to
 // play an S3 outage; Start ends it.
 func (s *S3) Stop() error {
-	s.mu.Lock()
-	c := s.proc
-	s.mu.Unlock()
+	c := s.proc.Load()
 	if c == nil || c.Exited() {
 		return errors.New("testenv: the S3 server is not running")
 	}
@@ -135,9 +130,7 @@ func (s *S3) Stop() error {
 // Start starts a stopped server again on the same port with the same keys
 // and data, and returns once it accepts connections.
 func (s *S3) Start() error {
-	s.mu.Lock()
-	c := s.proc
-	s.mu.Unlock()
+	c := s.proc.Load()
 	if c != nil && !c.Exited() {
 		return errors.New("testenv: the S3 server is already running")
 	}
@@ -147,9 +140,7 @@ func (s *S3) Start() error {
 // Close stops the server and removes its folder (kept when
 // REDRIVE_TESTENV_KEEP=1).
 func (s *S3) Close() error {
-	s.mu.Lock()
-	c := s.proc
-	s.mu.Unlock()
+	c := s.proc.Load()
 	if c != nil {
 		_ = c.stop(syscall.SIGKILL, 10*time.Second)
 	}
