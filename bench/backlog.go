@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redrive-io/redrive/enrich/mockapi"
 )
 
 // backlogResult is workload 4: a backlog of records that all need
@@ -48,16 +46,12 @@ func (b *bench) backlog(ctx context.Context) error {
 	maxWaiting := flagInt(b.opts.RedriveFlags, "--max-waiting", 1000)
 	res := &backlogResult{Records: n, RecordBytes: b.sz.RecordBytes, MaxPending: maxPending, MaxWaiting: maxWaiting, Concurrency: b.sz.Concurrency}
 	b.res.Backlog = res
-	_, took, err := b.seedTopic(ctx, topic, n, 1)
+	in, err := b.seedAndServe(ctx, topic, n, 1, 4)
 	if err != nil {
 		return err
 	}
-	res.ProduceSeconds = took.Seconds()
-
-	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: 4})
-	if err != nil {
-		return err
-	}
+	res.ProduceSeconds = in.produced.Seconds()
+	api := in.api
 	defer api.Close()
 	api.SetDown(true)
 	group := "bench-w4-redrive"
@@ -114,13 +108,8 @@ func (b *bench) backlog(ctx context.Context) error {
 	if lag, err := b.kafka.Lag(group, topic); err == nil {
 		res.MainMoved = int64(n) - lag
 	}
-	took, err = p.Stop(time.Minute)
-	if err != nil {
+	if res.StopSeconds, res.LifeRSSMiB, err = p.stopMeasured(time.Minute); err != nil {
 		return err
-	}
-	res.StopSeconds = took.Seconds()
-	if _, peak, err := p.Usage(); err == nil {
-		res.LifeRSSMiB = mib(peak)
 	}
 	if hw, err := b.kafka.HighWater(topic + ".dlq"); err == nil {
 		res.DLQWrites = sumOffsets(hw)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redrive-io/redrive/dlq"
+	"github.com/redrive-io/redrive/enrich/mockapi"
 	"github.com/redrive-io/redrive/internal/testenv"
 	"github.com/redrive-io/redrive/internal/wait"
 	"github.com/redrive-io/redrive/pipeline"
@@ -100,6 +101,25 @@ func (b *bench) seedTopic(ctx context.Context, topic string, n int, fraction flo
 		return nil, 0, fmt.Errorf("topic %s holds %d records, want %d", topic, got, n)
 	}
 	return hw, took, nil
+}
+
+// workloadInput is what a workload reads: its seeded topic and the mock
+// API that enriches it.
+type workloadInput struct {
+	hw       map[int32]int64 // the topic's high-water marks
+	produced time.Duration   // how long producing took
+	api      *meteredAPI     // the caller closes it
+}
+
+// seedAndServe seeds topic as seedTopic does, then starts a mock API whose
+// draws are seeded with apiSeed.
+func (b *bench) seedAndServe(ctx context.Context, topic string, n int, fraction float64, apiSeed int64) (workloadInput, error) {
+	hw, took, err := b.seedTopic(ctx, topic, n, fraction)
+	if err != nil {
+		return workloadInput{}, err
+	}
+	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: apiSeed})
+	return workloadInput{hw: hw, produced: took, api: api}, err
 }
 
 // redriveProc is a running redrive child and its metrics address.

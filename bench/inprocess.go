@@ -8,7 +8,6 @@ import (
 
 	"github.com/redrive-io/redrive"
 	"github.com/redrive-io/redrive/enrich"
-	"github.com/redrive-io/redrive/enrich/mockapi"
 	"github.com/redrive-io/redrive/pipeline"
 	"github.com/redrive-io/redrive/sinks"
 )
@@ -47,13 +46,11 @@ func (b *bench) startInProcess(ctx context.Context, w inProcessRun, opts ...redr
 	if err := os.MkdirAll(b.opts.Out, 0o755); err != nil {
 		return nil, nil, err
 	}
-	if _, _, err := b.seedTopic(ctx, w.topic, w.records, w.enriched); err != nil {
-		return nil, nil, err
-	}
-	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: w.apiSeed})
+	in, err := b.seedAndServe(ctx, w.topic, w.records, w.enriched, w.apiSeed)
 	if err != nil {
 		return nil, nil, err
 	}
+	api := in.api
 	api.SetDown(w.apiDown)
 	opts = append([]redrive.Option{redrive.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 	r, err := b.inProcess(w.topic, w.group, w.prefix, api.URL).Start(ctx, opts...)

@@ -130,13 +130,8 @@ func (b *bench) outage(ctx context.Context) error {
 		return err
 	}
 	res.DrainSeconds = drained.Sub(upAt).Seconds()
-	took, err := p.Stop(time.Minute)
-	if err != nil {
+	if res.StoppedWithin, res.PeakRSSMiB, err = p.stopMeasured(time.Minute); err != nil {
 		return err
-	}
-	res.StoppedWithin = took.Seconds()
-	if _, peak, err := p.Usage(); err == nil {
-		res.PeakRSSMiB = mib(peak)
 	}
 	if err := b.outageAccount(ctx, topic, res, pol, downAt, upAt); err != nil {
 		return err

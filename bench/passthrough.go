@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/redrive-io/redrive/bench/baseline/summary"
-	"github.com/redrive-io/redrive/enrich/mockapi"
 )
 
 // passResult is workload 1: records that need no enrichment, through
@@ -89,18 +88,14 @@ func (b *bench) passThrough(ctx context.Context) error {
 	topic := "w1-pass"
 	res := &passResult{Records: n, RecordBytes: b.sz.RecordBytes, Partitions: b.sz.Partitions, Rule: enrichRule}
 	b.res.PassThrough = res
-	hw, took, err := b.seedTopic(ctx, topic, n, 0)
-	if err != nil {
-		return err
-	}
-	res.ProduceSeconds = took.Seconds()
-
 	// The rule is configured, as in a deployment that enriches other
 	// traffic, but no record matches it: the API must see no request.
-	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: 1})
+	in, err := b.seedAndServe(ctx, topic, n, 0, 1)
 	if err != nil {
 		return err
 	}
+	res.ProduceSeconds = in.produced.Seconds()
+	hw, api := in.hw, in.api
 	defer api.Close()
 
 	rounds := 3

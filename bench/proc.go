@@ -119,6 +119,20 @@ func (p *proc) Stop(grace time.Duration) (time.Duration, error) {
 	return p.ExitAt().Sub(at), err
 }
 
+// stopMeasured stops the child as Stop does and returns how long it took
+// to exit and its peak RSS over its whole life, stop included, in MiB (0
+// when the kernel kept no account).
+func (p *proc) stopMeasured(grace time.Duration) (stopSeconds, lifePeakMiB float64, err error) {
+	took, err := p.Stop(grace)
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, peak, err := p.Usage(); err == nil {
+		lifePeakMiB = mib(peak)
+	}
+	return took.Seconds(), lifePeakMiB, nil
+}
+
 // Kill ends the child at once (used only on the way out of a failed run).
 func (p *proc) Kill() {
 	if !p.Exited() {

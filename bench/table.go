@@ -6,8 +6,6 @@ import (
 	"strconv"
 
 	"github.com/IBM/sarama"
-
-	"github.com/redrive-io/redrive/enrich/mockapi"
 )
 
 // tableResult is workload t: records of which half need enrichment, as in
@@ -45,14 +43,11 @@ func (b *bench) table(ctx context.Context) error {
 	if res.TableKeys, err = b.fillTable(ctx, tableTopic); err != nil {
 		return err
 	}
-	hw, _, err := b.seedTopic(ctx, topic, n, 0.5)
+	in, err := b.seedAndServe(ctx, topic, n, 0.5, 3)
 	if err != nil {
 		return err
 	}
-	api, err := startAPI(mockapi.Config{Latency: b.sz.Latency, Seed: 3})
-	if err != nil {
-		return err
-	}
+	hw, api := in.hw, in.api
 	defer api.Close()
 	res.Redrive, err = b.passRedrive(ctx, "wt-redrive", topic, "wt", n, hw, api.URL,
 		"--lookup-topic", tableTopic, "--lookup-key", "user_id", "--cache-ttl", "10m", "--cache-size", "100000",
