@@ -8,35 +8,6 @@ import (
 	"time"
 )
 
-// backlogResult is workload 4: a backlog of records that all need
-// enrichment while the API is down. Every one fails (the breaker opens
-// after a few), goes to the DLQ and comes back not yet due; memory and
-// goroutines must stay bounded by the windows, whatever the backlog.
-type backlogResult struct {
-	Records        int     `json:"records"`
-	RecordBytes    int     `json:"record_bytes"`
-	ProduceSeconds float64 `json:"produce_seconds"`
-	MaxPending     int     `json:"max_pending"` // --max-pending, per partition
-	MaxWaiting     int     `json:"max_waiting"` // --max-waiting, per partition
-	Concurrency    int     `json:"enrich_concurrency"`
-	// WindowSeconds is how long the backlog was observed: until every
-	// input record had been moved to the DLQ (MainDone) and a little more,
-	// or the workload's time bound.
-	WindowSeconds  float64 `json:"window_seconds"`
-	MainDone       bool    `json:"main_done"`
-	MainMoved      int64   `json:"main_committed"` // input records committed (durable in the DLQ)
-	DLQWrites      int64   `json:"dlq_writes"`
-	PeakRSSMiB     float64 `json:"peak_rss_mib"`      // VmHWM during the window
-	LifeRSSMiB     float64 `json:"life_peak_rss_mib"` // the kernel's maxrss, stop included
-	PeakGoroutines int     `json:"peak_goroutines"`
-	PeakPending    float64 `json:"peak_pending_per_partition"`
-	PeakWaiting    float64 `json:"peak_waiting_per_partition"`
-	PeakSinkLines  float64 `json:"peak_sink_pending"`
-	RequestsDown   int64   `json:"requests_while_down"`
-	StopSeconds    float64 `json:"stop_seconds"`
-	Log            string  `json:"log"`
-}
-
 func (b *bench) backlog(ctx context.Context) error {
 	n := b.sz.BacklogRecords
 	topic := "w4-backlog"
@@ -132,6 +103,35 @@ func (b *bench) backlog(ctx context.Context) error {
 		fratio(res.PeakWaiting, float64(maxWaiting)), fmt.Sprintf("≤ %d (+ one fetch)", maxWaiting+overshoot), check(res.PeakWaiting <= float64(maxWaiting+overshoot)))
 	b.res.add("4 backlog", "graceful stop with the backlog held (s)", fnum(res.StopSeconds), "--shutdown-grace 30s", "", "", check(res.StopSeconds < 30))
 	return nil
+}
+
+// backlogResult is workload 4: a backlog of records that all need
+// enrichment while the API is down. Every one fails (the breaker opens
+// after a few), goes to the DLQ and comes back not yet due; memory and
+// goroutines must stay bounded by the windows, whatever the backlog.
+type backlogResult struct {
+	Records        int     `json:"records"`
+	RecordBytes    int     `json:"record_bytes"`
+	ProduceSeconds float64 `json:"produce_seconds"`
+	MaxPending     int     `json:"max_pending"` // --max-pending, per partition
+	MaxWaiting     int     `json:"max_waiting"` // --max-waiting, per partition
+	Concurrency    int     `json:"enrich_concurrency"`
+	// WindowSeconds is how long the backlog was observed: until every
+	// input record had been moved to the DLQ (MainDone) and a little more,
+	// or the workload's time bound.
+	WindowSeconds  float64 `json:"window_seconds"`
+	MainDone       bool    `json:"main_done"`
+	MainMoved      int64   `json:"main_committed"` // input records committed (durable in the DLQ)
+	DLQWrites      int64   `json:"dlq_writes"`
+	PeakRSSMiB     float64 `json:"peak_rss_mib"`      // VmHWM during the window
+	LifeRSSMiB     float64 `json:"life_peak_rss_mib"` // the kernel's maxrss, stop included
+	PeakGoroutines int     `json:"peak_goroutines"`
+	PeakPending    float64 `json:"peak_pending_per_partition"`
+	PeakWaiting    float64 `json:"peak_waiting_per_partition"`
+	PeakSinkLines  float64 `json:"peak_sink_pending"`
+	RequestsDown   int64   `json:"requests_while_down"`
+	StopSeconds    float64 `json:"stop_seconds"`
+	Log            string  `json:"log"`
 }
 
 // flagInt is the value of the last --name N in a space-separated flag

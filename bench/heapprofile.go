@@ -33,17 +33,15 @@ type heapResult struct {
 }
 
 func (b *bench) heapProfile(ctx context.Context) error {
-	n := b.sz.HeapRecords
-	topic := "prof-backlog"
-	group := "bench-profile-backlog"
+	w := inProcessRun{topic: "prof-backlog", group: "bench-profile-backlog", prefix: "profb",
+		records: b.sz.HeapRecords, enriched: 1, apiSeed: 6, apiDown: true}
 	reg := prometheus.NewRegistry()
-	r, api, err := b.startInProcess(ctx, inProcessRun{topic: topic, group: group, prefix: "profb",
-		records: n, enriched: 1, apiSeed: 6, apiDown: true}, redrive.WithRegistry(reg))
+	r, api, err := b.startInProcess(ctx, w, redrive.WithRegistry(reg))
 	if err != nil {
 		return err
 	}
 	defer api.Close()
-	res := &heapResult{Records: n, HeapProfile: filepath.Join(b.opts.Out, "w4-heap.out")}
+	res := &heapResult{Records: w.records, HeapProfile: filepath.Join(b.opts.Out, "w4-heap.out")}
 	b.res.Heap = res
 	runtime.GC() // start from what this process holds without redrive's work
 	start := time.Now()
@@ -71,7 +69,7 @@ func (b *bench) heapProfile(ctx context.Context) error {
 			return err
 		}
 		if doneAt.IsZero() {
-			if lag, err := b.kafka.Lag(group, topic); err == nil && lag == 0 {
+			if lag, err := b.kafka.Lag(w.group, w.topic); err == nil && lag == 0 {
 				doneAt = time.Now()
 			}
 		}
