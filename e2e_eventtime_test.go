@@ -2,7 +2,6 @@ package redrive_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -147,21 +146,13 @@ func runToFolders(t *testing.T, e *env, args []string, want map[origin]time.Time
 	read := func() int {
 		objects = nil
 		seen := map[origin]bool{}
-		err := sinks.ReadBatches(context.Background(), e.client, e.bucket, "", func(o sinks.Object) error {
-			ls, err := o.Lines()
-			if err != nil {
-				return err
+		err := sinks.ReadRecords(context.Background(), e.client, e.bucket, "", func(key string, x timedLine) error {
+			if len(objects) == 0 || objects[len(objects)-1].key != key {
+				objects = append(objects, object{key: key})
 			}
-			obj := object{key: o.Key}
-			for _, l := range ls {
-				var x timedLine
-				if err := json.Unmarshal(l, &x); err != nil {
-					return fmt.Errorf("%s: %w", o.Key, err)
-				}
-				obj.lines = append(obj.lines, x)
-				seen[origin{x.Meta.Topic, x.Meta.Partition, x.Meta.Offset}] = true
-			}
-			objects = append(objects, obj)
+			last := &objects[len(objects)-1]
+			last.lines = append(last.lines, x)
+			seen[origin{x.Meta.Topic, x.Meta.Partition, x.Meta.Offset}] = true
 			return nil
 		})
 		if err != nil {

@@ -3,7 +3,6 @@ package redrive_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -174,18 +173,8 @@ func writeSchema(t *testing.T, dir, name string, amountRequired bool) string {
 func countS3Records(t *testing.T, e *env) int {
 	t.Helper()
 	seen := map[origin]bool{}
-	err := sinks.ReadBatches(context.Background(), e.client, e.bucket, "", func(o sinks.Object) error {
-		ls, err := o.Lines()
-		if err != nil {
-			return err
-		}
-		for _, l := range ls {
-			var x timedLine
-			if err := json.Unmarshal(l, &x); err != nil {
-				return fmt.Errorf("%s: %w", o.Key, err)
-			}
-			seen[origin{x.Meta.Topic, x.Meta.Partition, x.Meta.Offset}] = true
-		}
+	err := sinks.ReadRecords(context.Background(), e.client, e.bucket, "", func(_ string, x timedLine) error {
+		seen[origin{x.Meta.Topic, x.Meta.Partition, x.Meta.Offset}] = true
 		return nil
 	})
 	if err != nil {

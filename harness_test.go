@@ -101,19 +101,9 @@ func readS3(t testing.TB, client *s3.Client, bucket string) (map[origin]int, []o
 	t.Helper()
 	counts := map[origin]int{}
 	var all []outputRecord
-	err := sinks.ReadBatches(context.Background(), client, bucket, "", func(o sinks.Object) error {
-		lines, err := o.Lines()
-		if err != nil {
-			return err
-		}
-		for _, line := range lines {
-			var r outputRecord
-			if err := json.Unmarshal(line, &r); err != nil {
-				return fmt.Errorf("object %s: line %q: %w", o.Key, line, err)
-			}
-			counts[origin{r.Meta.Topic, r.Meta.Partition, r.Meta.Offset}]++
-			all = append(all, r)
-		}
+	err := sinks.ReadRecords(context.Background(), client, bucket, "", func(_ string, r outputRecord) error {
+		counts[origin{r.Meta.Topic, r.Meta.Partition, r.Meta.Offset}]++
+		all = append(all, r)
 		return nil
 	})
 	if err != nil {

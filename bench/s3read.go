@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,18 +48,8 @@ type outputMeta struct {
 // prefix, read back as sinks.ReadBatches reads any batch (gzip, zstd or
 // plain, told by the key's suffix).
 func readLines(ctx context.Context, c *s3.Client, bucket, prefix string, fn func(outputMeta)) error {
-	return sinks.ReadBatches(ctx, c, bucket, prefix, func(o sinks.Object) error {
-		lines, err := o.Lines()
-		if err != nil {
-			return err
-		}
-		for _, line := range lines {
-			var m outputMeta
-			if err := json.Unmarshal(line, &m); err != nil {
-				return fmt.Errorf("s3://%s/%s: a line is not JSON: %w", bucket, o.Key, err)
-			}
-			fn(m)
-		}
+	return sinks.ReadRecords(ctx, c, bucket, prefix, func(_ string, m outputMeta) error {
+		fn(m)
 		return nil
 	})
 }

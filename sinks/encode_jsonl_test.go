@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // An item's line is Line then Tail, and the sink copies both while Add
@@ -18,11 +15,8 @@ func TestLineAndTailAreCopiedDuringAdd(t *testing.T) {
 	for _, compression := range []string{CompressionGzip, CompressionZstd, CompressionNone} {
 		t.Run(compression, func(t *testing.T) {
 			ctx := context.Background()
-			client, _ := newFakeS3(t, true)
 			bucket := "redrive-tail-" + compression
-			if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-				t.Fatalf("CreateBucket: %v", err)
-			}
+			client := newFakeBucket(t, bucket)
 			cfg := testConfig()
 			cfg.Prefix = "t"
 			cfg.Compression = compression

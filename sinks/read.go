@@ -3,6 +3,7 @@ package sinks
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -90,4 +91,28 @@ func ReadBatches(ctx context.Context, c ReadAPI, bucket, prefix string, fn func(
 		}
 	}
 	return nil
+}
+
+// ReadRecords calls fn with every line under prefix decoded from JSON
+// into a T, and its object's key, in listing and line order; a .parquet
+// object's rows are decoded from their JSON twins (see Object.Lines). A
+// line that is not JSON ends the read with an error naming its object and
+// line.
+func ReadRecords[T any](ctx context.Context, c ReadAPI, bucket, prefix string, fn func(key string, rec T) error) error {
+	return ReadBatches(ctx, c, bucket, prefix, func(o Object) error {
+		lines, err := o.Lines()
+		if err != nil {
+			return err
+		}
+		for i, line := range lines {
+			var rec T
+			if err := json.Unmarshal(line, &rec); err != nil {
+				return fmt.Errorf("s3://%s/%s: line %d: %w", bucket, o.Key, i+1, err)
+			}
+			if err := fn(o.Key, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

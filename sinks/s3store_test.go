@@ -46,17 +46,25 @@ func newFakeS3(t *testing.T, customHTTP bool) (*s3.Client, string) {
 	return client, srv.URL
 }
 
+// newFakeBucket starts a fake S3 as newFakeS3 does, with a client of the
+// test's own, and creates bucket in it.
+func newFakeBucket(t *testing.T, bucket string) *s3.Client {
+	t.Helper()
+	client, _ := newFakeS3(t, true)
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("CreateBucket %s: %v", bucket, err)
+	}
+	return client
+}
+
 // TestS3StoreEndToEnd proves the S3 store through the real SDK over HTTP: Check
 // passes on an existing bucket, the Batcher's objects are listed under the
 // documented keys, and one read back holds the exact lines, labelled
 // application/gzip without Content-Encoding.
 func TestS3StoreEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	client, _ := newFakeS3(t, true)
 	const bucket = "redrive-test"
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatalf("CreateBucket: %v", err)
-	}
+	client := newFakeBucket(t, bucket)
 	store := NewS3Store(client, bucket)
 	if err := store.Check(ctx); err != nil {
 		t.Fatalf("Check: %v", err)

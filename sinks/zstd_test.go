@@ -17,11 +17,8 @@ import (
 // and with a batch larger than the compressor's own block.
 func TestZstdRoundTripThroughReadBatches(t *testing.T) {
 	ctx := context.Background()
-	client, _ := newFakeS3(t, true)
 	const bucket = "redrive-zstd"
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatalf("CreateBucket: %v", err)
-	}
+	client := newFakeBucket(t, bucket)
 	cfg := testConfig()
 	cfg.Prefix = "z"
 	cfg.Compression = CompressionZstd

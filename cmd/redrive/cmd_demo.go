@@ -109,13 +109,19 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error 
 	go func() { defer apiWG.Done(); api.Serve(apiCtx, ln) }() //nolint:errcheck // returns nil on stop
 	defer func() { stopAPI(); apiWG.Wait() }()
 
-	known, err := fillProfiles(kafka.Brokers(), c.partitions, samples)
+	conn := pipeline.Kafka{Brokers: kafka.Brokers()}
+	conn.SetDefaults()
+	clientCfg, err := demoClientConfig(conn)
+	if err != nil {
+		return err
+	}
+	known, err := fillProfiles(conn.Brokers, clientCfg, c.partitions, samples)
 	if err != nil {
 		return err
 	}
 
 	topo := redrive.Topology{
-		Kafka:       pipeline.Kafka{Brokers: kafka.Brokers()},
+		Kafka:       conn,
 		Pipeline:    pipeline.Config{Group: "redrive-demo", InputTopic: "events", DLQTopic: "events.dlq", ParkingTopic: "events.parking"},
 		Topics:      pipeline.Topics{Create: true, Partitions: int32(c.partitions)},
 		StartOffset: pipeline.StartOldest,
@@ -151,7 +157,7 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error 
 		profilesTopic, known, countUsers(samples), topo.Pipeline.CacheTTL)
 	fmt.Fprintf(stdout, "mock API: %.0f%% transient errors, 1%% permanent, 0.5%% garbage, outage %s after start; metrics on http://%s/metrics\n\n",
 		c.errorRate*100, c.outage, r.HTTPAddr())
-	if err := produceSamples(kafka.Brokers(), "events", samples); err != nil {
+	if err := produceSamples(conn.Brokers, clientCfg, "events", samples); err != nil {
 		return err
 	}
 
@@ -335,8 +341,8 @@ func countMatching(samples [][]byte) int {
 
 // produceSamples writes the samples keyed by their user_id, as an upstream
 // service would.
-func produceSamples(brokers []string, topic string, samples [][]byte) error {
-	p, err := sarama.NewSyncProducer(brokers, demoSaramaConfig())
+func produceSamples(brokers []string, cfg *sarama.Config, topic string, samples [][]byte) error {
+	p, err := sarama.NewSyncProducer(brokers, cfg)
 	if err != nil {
 		return fmt.Errorf("demo producer: %w", err)
 	}
@@ -362,14 +368,19 @@ func produceSamples(brokers []string, topic string, samples [][]byte) error {
 	return flush()
 }
 
-// demoSaramaConfig is the config of the demo's own clients (producers of
-// the samples and profiles, the admin creating the profiles topic).
-func demoSaramaConfig() *sarama.Config {
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V3_6_0_0
+// demoClientConfig is the config of the demo's own clients (the producers
+// of the samples and profiles, the admin creating the profiles topic): the
+// connection redrive itself makes, with acks from every replica, as an
+// upstream service that must not lose its events would ask.
+func demoClientConfig(conn pipeline.Kafka) (*sarama.Config, error) {
+	cfg, err := conn.SaramaConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ClientID = "redrive-demo-producer"
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
-	return cfg
+	return cfg, nil
 }
 
 // userID extracts "user_id" cheaply for the key; malformed samples get "".

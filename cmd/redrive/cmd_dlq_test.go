@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"io"
 	"log/slog"
 	"net"
@@ -22,6 +21,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/wait"
 
 	"github.com/IBM/sarama"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -1250,21 +1251,12 @@ func (fx *dlqFixture) committed(t *testing.T) map[string]int64 {
 func readS3Meta(t *testing.T, client *s3.Client, bucket, topic string) []pipeline.Meta {
 	t.Helper()
 	var out []pipeline.Meta
-	err := sinks.ReadBatches(context.Background(), client, bucket, "", func(o sinks.Object) error {
-		lines, err := o.Lines()
-		if err != nil {
-			return err
-		}
-		for _, l := range lines {
-			var line struct {
-				Meta pipeline.Meta `json:"_redrive"`
-			}
-			if err := json.Unmarshal(l, &line); err != nil {
-				return fmt.Errorf("%s: %w", o.Key, err)
-			}
-			if line.Meta.Topic == topic {
-				out = append(out, line.Meta)
-			}
+	type line struct {
+		Meta pipeline.Meta `json:"_redrive"`
+	}
+	err := sinks.ReadRecords(context.Background(), client, bucket, "", func(_ string, l line) error {
+		if l.Meta.Topic == topic {
+			out = append(out, l.Meta)
 		}
 		return nil
 	})

@@ -28,8 +28,7 @@ func knownUser(id string) bool {
 // fillProfiles creates the compacted profiles topic and writes a profile
 // for every known user of the samples, before redrive starts (a table
 // filled later is fine too: redrive follows it). It returns how many.
-func fillProfiles(brokers []string, partitions int, samples [][]byte) (int, error) {
-	cfg := demoSaramaConfig()
+func fillProfiles(brokers []string, cfg *sarama.Config, partitions int, samples [][]byte) (int, error) {
 	admin, err := sarama.NewClusterAdmin(brokers, cfg)
 	if err != nil {
 		return 0, fmt.Errorf("demo admin: %w", err)
