@@ -83,6 +83,18 @@ func newPrivateEnv(t *testing.T, nodes int) *env {
 	return newEnvOn(t, nodes, true)
 }
 
+// newBrokerStopEnv is a one-node private cluster for a test that stops and
+// starts its broker. The embedded broker cannot be stopped, so without real
+// Kafka (reported loudly by newEnvOn, a failure under CI) the test skips.
+func newBrokerStopEnv(t *testing.T) *env {
+	t.Helper()
+	e := newPrivateEnv(t, 1)
+	if e.kafka == nil {
+		t.Skip("needs a real Kafka broker to stop and start (reported above)")
+	}
+	return e
+}
+
 func newEnvOn(t *testing.T, nodes int, private bool) *env {
 	t.Helper()
 	e := &env{prefix: testenv.UniqueName(t, "e2e")}
@@ -340,11 +352,7 @@ func (e *env) waitFraction(t *testing.T, want produced, frac float64, timeout ti
 // committed returns the group's committed offsets of a topic, by partition.
 func (e *env) committed(t *testing.T, topic string) map[int32]int64 {
 	t.Helper()
-	cfg := testSaramaConfig()
-	admin, err := sarama.NewClusterAdmin(e.brokers, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := newAdmin(t, e.brokers)
 	defer admin.Close()
 	resp, err := admin.ListConsumerGroupOffsets(e.group(), nil)
 	if err != nil {
@@ -370,11 +378,7 @@ func (e *env) createTopics(t *testing.T, rf int16) {
 // pipeline.ParkingTopicConfig).
 func (e *env) createTopicsWith(t *testing.T, rf int16, configs map[string]map[string]*string) {
 	t.Helper()
-	cfg := testSaramaConfig()
-	admin, err := sarama.NewClusterAdmin(e.brokers, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := newAdmin(t, e.brokers)
 	defer admin.Close()
 	for _, name := range []string{e.topic(), e.dlq(), e.parking()} {
 		detail := &sarama.TopicDetail{NumPartitions: 4, ReplicationFactor: rf}

@@ -28,10 +28,7 @@ func (e *env) profiles() string { return e.prefix + "-profiles" }
 // not the input's 4, so that the table is not keyed like the input.
 func (e *env) createProfiles(t *testing.T) {
 	t.Helper()
-	admin, err := sarama.NewClusterAdmin(e.brokers, testSaramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := newAdmin(t, e.brokers)
 	defer admin.Close()
 	compact := "compact"
 	if err := admin.CreateTopic(e.profiles(), &sarama.TopicDetail{NumPartitions: 3, ReplicationFactor: 1,
@@ -208,10 +205,7 @@ func (e *env) waitTableValue(t *testing.T, want produced, u, v, next int) int {
 // 8): the process stays up, /readyz is 503 meanwhile and 200 again after,
 // and a table update made after the restart reaches the records.
 func TestE2E_Invariant8_LookupTableViewSurvivesABrokerRestart(t *testing.T) {
-	e := newPrivateEnv(t, 1)
-	if e.kafka == nil {
-		t.Skip("needs a real Kafka broker to stop and start (reported above)")
-	}
+	e := newBrokerStopEnv(t)
 	_, apiURL := startAPI(t, mockapi.Config{Latency: 2 * time.Millisecond, Seed: 15})
 	e.createTopics(t, 1)
 	e.createProfiles(t)

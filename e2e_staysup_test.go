@@ -8,16 +8,16 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/redrive-io/redrive/internal/wait"
+
 	"github.com/IBM/sarama"
 
-	"github.com/redrive-io/redrive"
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich/mockapi"
 	"github.com/redrive-io/redrive/pipeline"
@@ -53,10 +53,7 @@ func mustRun(t *testing.T, what string, ps ...*proc) {
 // is lost and /healthz stays 200, and consumption resumes from the
 // committed offsets; every record ends in S3 or parking.
 func TestE2E_Invariant8_OnlyBrokerStoppedForSixtySeconds(t *testing.T) {
-	e := newPrivateEnv(t, 1)
-	if e.kafka == nil {
-		t.Skip("needs a real Kafka broker to stop and start (reported above)")
-	}
+	e := newBrokerStopEnv(t)
 	_, apiURL := startAPI(t, mockapi.Config{Latency: 2 * time.Millisecond, Seed: 21})
 	e.createTopics(t, 1)
 	want := produce(t, e.brokers, e.topic(), sampleRecords(8000, 0))
@@ -208,10 +205,7 @@ func TestE2E_Invariant9_RecordsNearTheSizeLimitAlwaysHaveAPlace(t *testing.T) {
 	e := newEnv(t, 1)
 	api, apiURL := startAPI(t, mockapi.Config{RejectContaining: `"mock":"reject"`, Seed: 27})
 	e.createTopics(t, 1)
-	admin, err := sarama.NewClusterAdmin(e.brokers, testSaramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := newAdmin(t, e.brokers)
 	defer admin.Close()
 	size := topicLimit(t, admin, e.topic()) - 200
 	rejected := nearLimitValue(t, size, `"id":900001,"category":"X","mock":"reject"`)
@@ -291,12 +285,7 @@ func TestE2E_Invariant9_StartRefusesADLQSmallerThanTheInput(t *testing.T) {
 	e := newEnv(t, 1)
 	small := "500000"
 	e.createTopicsWith(t, 1, map[string]map[string]*string{e.dlq(): {"max.message.bytes": &small}})
-	var topo redrive.Topology
-	topo.Kafka.Brokers = e.brokers
-	topo.Pipeline = pipeline.Config{Group: e.group(), InputTopic: e.topic(), DLQTopic: e.dlq(), ParkingTopic: e.parking()}
-	topo.OutputDir = t.TempDir()
-	topo.HTTPAddr = "off"
-	_, err := topo.Start(context.Background())
+	_, err := e.topology("").Start(context.Background())
 	for _, want := range []string{"dlq-topic", e.dlq(), "max.message.bytes=500000", "max.message.bytes=" + strconv.Itoa(pipeline.DefaultMaxMessageBytes+pipeline.HeaderRoom)} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("start-up error %v; want it to say %q", err, want)
@@ -308,10 +297,7 @@ func TestE2E_Invariant9_StartRefusesADLQSmallerThanTheInput(t *testing.T) {
 // --shutdown-grace (with code 3: what was not committed is read again), and
 // a later run finishes the work without losing a record.
 func TestE2E_Invariant8_SIGTERMWithEveryBrokerDown(t *testing.T) {
-	e := newPrivateEnv(t, 1)
-	if e.kafka == nil {
-		t.Skip("needs a real Kafka broker to stop and start (reported above)")
-	}
+	e := newBrokerStopEnv(t)
 	_, apiURL := startAPI(t, mockapi.Config{Latency: 20 * time.Millisecond, Seed: 29})
 	e.createTopics(t, 1)
 	want := produce(t, e.brokers, e.topic(), sampleRecords(5000, 0))

@@ -40,6 +40,16 @@ type testRecord struct {
 	Value []byte
 }
 
+// newAdmin returns a cluster admin of brokers; the caller closes it.
+func newAdmin(t testing.TB, brokers []string) sarama.ClusterAdmin {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin(brokers, testSaramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return admin
+}
+
 // testSaramaConfig is the client config of the tests' own producers,
 // readers and admins: a protocol version Kafka 4 still speaks, acks=all.
 func testSaramaConfig() *sarama.Config {

@@ -30,10 +30,7 @@ func TestInvariant1_StartRefusesRetentionThatCouldDeleteAWaitingRecord(t *testin
 		t.Fatal(err)
 	}
 	defer k.Close()
-	admin, err := sarama.NewClusterAdmin(k.Brokers(), testSaramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := newAdmin(t, k.Brokers())
 	defer admin.Close()
 	with := func(base map[string]*string, key, value string) map[string]*string {
 		base[key] = &value
@@ -145,11 +142,7 @@ func TestE2E_Invariant1_StartRefusesADLQRetentionShorterThanMaxAge(t *testing.T)
 	short := pipeline.DLQTopicConfig(0, dlq.Policy{})
 	short["retention.ms"] = &hour
 	e.createTopicsWith(t, 1, map[string]map[string]*string{e.dlq(): short})
-	var topo redrive.Topology
-	topo.Kafka.Brokers = e.brokers
-	topo.Pipeline = pipeline.Config{Group: e.group(), InputTopic: e.topic(), DLQTopic: e.dlq(), ParkingTopic: e.parking()}
-	topo.OutputDir = t.TempDir()
-	topo.HTTPAddr = "off"
+	topo := e.topology("")
 	_, err := topo.Start(context.Background())
 	need := strconv.FormatInt(pipeline.MinDLQRetention(dlq.Policy{}).Milliseconds(), 10)
 	for _, want := range []string{"dlq-topic", e.dlq(), "retention.ms=3600000", "--max-age (24h0m0s)", "retention.ms=" + need} {
@@ -207,10 +200,7 @@ func startThenAdmin(t *testing.T, topo redrive.Topology, what string) sarama.Clu
 		t.Fatalf("%s: %v", what, err)
 	}
 	r.Close()
-	admin, err := sarama.NewClusterAdmin(topo.Kafka.Brokers, testSaramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := newAdmin(t, topo.Kafka.Brokers)
 	t.Cleanup(func() { admin.Close() })
 	return admin
 }

@@ -22,11 +22,7 @@ func TestStartChecksTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	cfg := testSaramaConfig()
-	admin, err := sarama.NewClusterAdmin(k.Brokers(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := newAdmin(t, k.Brokers())
 	defer admin.Close()
 	for name, detail := range map[string]*sarama.TopicDetail{
 		"orders.dlq3":    {NumPartitions: 3, ReplicationFactor: 1, ConfigEntries: pipeline.DLQTopicConfig(0, dlq.Policy{})},
