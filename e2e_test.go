@@ -2,7 +2,6 @@ package redrive_test
 
 import (
 	"context"
-	"github.com/redrive-io/redrive/internal/wait"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,9 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redrive-io/redrive/internal/wait"
+
 	"github.com/redrive-io/redrive"
 	"github.com/redrive-io/redrive/enrich/mockapi"
-	"github.com/redrive-io/redrive/internal/embedded"
 	"github.com/redrive-io/redrive/pipeline"
 )
 
@@ -23,21 +23,12 @@ import (
 // a flaky API. The real-services tests cover the same ground against Apache
 // Kafka and versitygw; this one keeps the embedded path honest.
 func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
-	k, err := embedded.StartKafka(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	s3srv, err := embedded.StartS3("out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s3srv.Close()
+	e := embeddedEnv(t)
 	api, apiURL := startAPI(t, mockapi.Config{ErrorRate: 0.2, Seed: 1})
 	_ = api
 
 	var topo redrive.Topology
-	topo.Kafka.Brokers = k.Brokers()
+	topo.Kafka.Brokers = e.brokers
 	topo.Pipeline = pipeline.Config{Group: "g", InputTopic: "in", DLQTopic: "in.dlq", ParkingTopic: "in.parking"}
 	topo.Pipeline.Retry.Base = 100 * time.Millisecond
 	topo.Pipeline.Retry.MaxDelay = time.Second
@@ -46,7 +37,7 @@ func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
 	topo.Enrich.Client.URL = apiURL
 	topo.Enrich.Client.BreakerOpenFor = 200 * time.Millisecond
 	topo.Sink.MaxAge = 200 * time.Millisecond
-	topo.S3.Bucket = "out"
+	topo.S3.Bucket = e.bucket
 	// The S3 and HTTP clients are injected (WithS3Client,
 	// WithEnrichHTTPClient): the configured endpoint answers nothing, so
 	// the run only works if the injected clients are the ones used.
@@ -54,7 +45,7 @@ func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
 	topo.S3.Client.PathStyle = true
 	topo.S3.Client.AccessKeyID, topo.S3.Client.SecretAccessKey = "x", "y"
 	topo.HTTPAddr = "127.0.0.1:0"
-	client := s3Client(t, s3srv.URL, "x", "y")
+	client := e.client
 	apiCalls := &countingTransport{base: http.DefaultTransport}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -67,10 +58,10 @@ func TestE2E_EmbeddedDefault_NothingLost(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
 
-	want := produce(t, k.Brokers(), "in", sampleRecords(2000, 50))
+	want := produce(t, e.brokers, "in", sampleRecords(2000, 50))
 	wait.For(t, 60*time.Second, "every record in S3 or parking", func() bool {
-		counts, _ := readS3(t, client, "out")
-		parked := readTopic(t, k.Brokers(), "in.parking")
+		counts, _ := readS3(t, client, e.bucket)
+		parked := readTopic(t, e.brokers, "in.parking")
 		seen := map[origin]bool{}
 		for o := range counts {
 			seen[o] = true
