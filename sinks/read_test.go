@@ -2,7 +2,6 @@ package sinks
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,9 +16,9 @@ import (
 // listing and line order, hands on fn's error, and names the object and
 // line of a line that is not JSON.
 func TestReadRecords(t *testing.T) {
-	ctx := context.Background()
 	const bucket = "redrive-read-records"
 	client := newFakeBucket(t, bucket)
+	ctx := t.Context()
 	put := func(key string, body []byte) {
 		t.Helper()
 		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
