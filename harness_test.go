@@ -13,6 +13,7 @@ import (
 
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/testenv"
 	"github.com/redrive-io/redrive/pipeline"
 	"github.com/redrive-io/redrive/sinks"
 )
@@ -136,50 +137,18 @@ type topicRecord struct {
 // consumer group.
 func readTopic(t testing.TB, brokers []string, topic string) []topicRecord {
 	t.Helper()
-	cfg := testSaramaConfig()
-	client, err := sarama.NewClient(brokers, cfg)
+	msgs, err := testenv.ReadTopic(brokers, testSaramaConfig(), topic, nil)
 	if err != nil {
-		t.Fatalf("client: %v", err)
+		t.Fatal(err)
 	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatalf("consumer: %v", err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatalf("partitions of %s: %v", topic, err)
-	}
-	var out []topicRecord
-	for _, p := range parts {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatalf("offset: %v", err)
+	out := make([]topicRecord, len(msgs))
+	for i, m := range msgs {
+		hs := make([]dlq.Header, len(m.Headers))
+		for j, h := range m.Headers {
+			hs[j] = dlq.Header{Key: string(h.Key), Value: h.Value}
 		}
-		start, err := client.GetOffset(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatalf("offset: %v", err)
-		}
-		if end <= start {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, start)
-		if err != nil {
-			t.Fatalf("consume %s/%d: %v", topic, p, err)
-		}
-		for m := range pc.Messages() {
-			hs := make([]dlq.Header, len(m.Headers))
-			for i, h := range m.Headers {
-				hs[i] = dlq.Header{Key: string(h.Key), Value: h.Value}
-			}
-			env, envErr := dlq.ParseHeaders(hs)
-			out = append(out, topicRecord{Partition: m.Partition, Offset: m.Offset, Key: string(m.Key), Value: m.Value, Env: env, EnvErr: envErr})
-			if m.Offset >= end-1 {
-				break
-			}
-		}
-		pc.Close()
+		env, envErr := dlq.ParseHeaders(hs)
+		out[i] = topicRecord{Partition: m.Partition, Offset: m.Offset, Key: string(m.Key), Value: m.Value, Env: env, EnvErr: envErr}
 	}
 	return out
 }

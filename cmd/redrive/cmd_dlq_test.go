@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redrive-io/redrive/internal/testenv"
 	"github.com/redrive-io/redrive/internal/wait"
 
 	"github.com/IBM/sarama"
@@ -1118,69 +1119,39 @@ func readEnvelopes(t *testing.T, brokers []string, topic string) []envelopeRec {
 // its end.
 func readEnvelopesFrom(t *testing.T, brokers []string, topic string, from map[int32]int64) []envelopeRec {
 	t.Helper()
-	client, consumer := testConsumer(t, brokers)
-	defer client.Close()
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
+	msgs, err := testenv.ReadTopic(brokers, testClientConfig(), topic, from)
 	if err != nil {
-		t.Fatalf("partitions of %s: %v", topic, err)
+		t.Fatal(err)
 	}
 	var out []envelopeRec
-	for _, p := range parts {
-		end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
+	for _, m := range msgs {
+		hs := make([]dlq.Header, len(m.Headers))
+		marker := false
+		for i, h := range m.Headers {
+			hs[i] = dlq.Header{Key: string(h.Key), Value: h.Value}
+			marker = marker || string(h.Key) == inspect.HeaderReplayOf
 		}
-		start, ok := from[p]
-		if !ok {
-			if start, err = client.GetOffset(topic, p, sarama.OffsetOldest); err != nil {
-				t.Fatal(err)
-			}
+		if !marker {
+			env, err := dlq.ParseHeaders(hs)
+			out = append(out, envelopeRec{partition: m.Partition, offset: m.Offset, key: string(m.Key), value: m.Value, env: env, err: err})
 		}
-		if end <= start {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, start)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range pc.Messages() {
-			hs := make([]dlq.Header, len(m.Headers))
-			marker := false
-			for i, h := range m.Headers {
-				hs[i] = dlq.Header{Key: string(h.Key), Value: h.Value}
-				marker = marker || string(h.Key) == inspect.HeaderReplayOf
-			}
-			if !marker {
-				env, err := dlq.ParseHeaders(hs)
-				out = append(out, envelopeRec{partition: p, offset: m.Offset, key: string(m.Key), value: m.Value, env: env, err: err})
-			}
-			if m.Offset >= end-1 {
-				break
-			}
-		}
-		pc.Close()
 	}
 	return out
 }
 
-func testConsumer(t *testing.T, brokers []string) (sarama.Client, sarama.Consumer) {
-	t.Helper()
-	client := testClient(t, brokers)
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatalf("consumer: %v", err)
-	}
-	return client, consumer
-}
-
-// testClient is the test's own client; it never creates topics.
-func testClient(t *testing.T, brokers []string) sarama.Client {
-	t.Helper()
+// testClientConfig is the config of the test's own clients: they never
+// create topics.
+func testClientConfig() *sarama.Config {
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V3_6_0_0
 	cfg.Metadata.AllowAutoTopicCreation = false
-	client, err := sarama.NewClient(brokers, cfg)
+	return cfg
+}
+
+// testClient is the test's own client.
+func testClient(t *testing.T, brokers []string) sarama.Client {
+	t.Helper()
+	client, err := sarama.NewClient(brokers, testClientConfig())
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}

@@ -103,32 +103,3 @@ func committed(t *testing.T, brokers []string, cfg *sarama.Config, group, topic 
 	}
 	return b.Offset
 }
-
-// readPartition reads n records of partition 0 of topic from the start.
-func readPartition(t *testing.T, brokers []string, cfg *sarama.Config, topic string, n int) []string {
-	t.Helper()
-	c, err := sarama.NewConsumer(brokers, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pc, err := c.ConsumePartition(topic, 0, sarama.OffsetOldest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	timeout := time.NewTimer(time.Minute)
-	defer timeout.Stop()
-	var out []string
-	for len(out) < n {
-		select {
-		case m := <-pc.Messages():
-			out = append(out, string(m.Value))
-		case err := <-pc.Errors():
-			t.Fatalf("reading %s: %v", topic, err)
-		case <-timeout.C:
-			t.Fatalf("read %d of %d records from %s", len(out), n, topic)
-		}
-	}
-	return out
-}
