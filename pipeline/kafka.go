@@ -105,6 +105,14 @@ func (k Kafka) SaramaConfig() (*sarama.Config, error) {
 		return nil, fmt.Errorf("kafka-version: %w", err)
 	}
 	cfg.Version = v
+	// Only what producers committed is read: the records of an aborted
+	// transaction (Kafka Streams or Flink with exactly-once, any
+	// transactional.id) never happened and must not reach S3, and those of
+	// an open one are read once it commits. Brokers older than 0.11 have
+	// no transactions, and no read_committed to ask for.
+	if v.IsAtLeast(sarama.V0_11_0_0) {
+		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	}
 	cfg.Metadata.Retry.Max = 10
 	cfg.Metadata.Retry.Backoff = 500 * time.Millisecond
 	if k.TLS.Enabled {

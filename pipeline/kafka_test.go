@@ -382,3 +382,24 @@ func TestSASLPasswordNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// Records of aborted transactions are never read: the consumers ask for
+// read_committed wherever the broker has transactions (0.11 and later).
+func TestSaramaConfigReadsCommittedOnly(t *testing.T) {
+	for version, want := range map[string]sarama.IsolationLevel{
+		"3.6.0":    sarama.ReadCommitted,
+		"0.11.0.0": sarama.ReadCommitted,
+		"0.10.2.0": sarama.ReadUncommitted,
+	} {
+		cfg, err := Kafka{Brokers: []string{"k:9092"}, Version: version, ClientID: "redrive"}.SaramaConfig()
+		if err != nil {
+			t.Fatalf("%s: %v", version, err)
+		}
+		if cfg.Consumer.IsolationLevel != want {
+			t.Errorf("Kafka %s: isolation level %v, want %v", version, cfg.Consumer.IsolationLevel, want)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("Kafka %s: sarama refuses the config: %v", version, err)
+		}
+	}
+}
