@@ -2,10 +2,14 @@ package redrive_test
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // Upstream services that write in transactions (Kafka Streams or Flink
@@ -103,4 +107,55 @@ func produceInTransactions(t *testing.T, brokers []string, topic string) (want, 
 	inTxn("committed", want, tp.CommitTxn)
 	send(plain, "plain", want)
 	return want, aborted
+}
+
+// A lookup table produced in transactions (a Kafka Streams or ksqlDB table
+// with exactly-once) ends each partition with a commit marker, an offset
+// that no consumer is ever handed. The table still catches up: /readyz
+// says 200, and the records of the users it holds are enriched from it.
+func TestE2E_LookupTableFromATransactionalTopicCatchesUp(t *testing.T) {
+	e := newEnv(t, 1)
+	api, apiURL := startAPI(t, mockapi.Config{Seed: 16})
+	api.SetDown(true) // only the table can enrich
+	e.createTopics(t, 1)
+	e.createProfiles(t)
+	cfg := testSaramaConfig()
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	cfg.Producer.Idempotent = true
+	cfg.Producer.Transaction.ID = "redrive-test-" + e.profiles()
+	cfg.Net.MaxOpenRequests = 1
+	tp, err := sarama.NewSyncProducer(e.brokers, cfg)
+	if err != nil {
+		t.Fatalf("transactional producer: %v", err)
+	}
+	defer tp.Close()
+	if err := tp.BeginTxn(); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*sarama.ProducerMessage
+	for u := range lookupKnown {
+		msgs = append(msgs, &sarama.ProducerMessage{Topic: e.profiles(), Partition: int32(u % 3),
+			Key: sarama.StringEncoder(fmt.Sprintf("u%d", u)), Value: sarama.StringEncoder(profileValue(u, 1))})
+	}
+	if err := tp.SendMessages(msgs); err != nil {
+		t.Fatalf("producing profiles: %v", err)
+	}
+	if err := tp.CommitTxn(); err != nil {
+		t.Fatalf("committing profiles: %v", err)
+	}
+
+	want := produce(t, e.brokers, e.topic(), lookupRecords(0, 400))
+	p := e.start(t, e.runArgs(apiURL, "--lookup-topic="+e.profiles(), "--lookup-key=user_id"))
+	addr := p.httpAddr()
+	wait.For(t, 60*time.Second, "/readyz to say 200", func() bool { return status(addr, "/readyz") == http.StatusOK })
+	wait.For(t, 60*time.Second, "the records of the users the table holds in S3", func() bool {
+		got := e.lookupOutput(t)
+		for id := range 400 {
+			if id%lookupUsers < lookupKnown && got[id].Meta.Source != "table" {
+				return false
+			}
+		}
+		return true
+	})
+	_ = want
 }

@@ -384,10 +384,15 @@ func (t *Table) viewOptions(closers *closerList) []goka.ViewOption {
 			goka.WithViewTopicManagerBuilder(func(brokers []string) (goka.TopicManager, error) {
 				c := *cfg
 				tm, err := goka.NewTopicManager(brokers, &c, goka.NewTopicManagerConfig())
-				if err == nil {
-					closers.add(tm)
+				if err != nil {
+					return nil, err
 				}
-				return tm, err
+				end, err := newReadableEndTM(tm, brokers, *cfg)
+				if err != nil {
+					return nil, errors.Join(err, tm.Close())
+				}
+				closers.add(end)
+				return end, nil
 			}),
 		)
 	}
