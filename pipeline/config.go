@@ -45,6 +45,12 @@ type Config struct {
 	CacheSize int
 	// MaxRecordBytes parks records whose value is larger. Default 1 MiB.
 	MaxRecordBytes int
+	// Tombstones says what becomes of an input record with a null value
+	// (a delete on a compacted or CDC topic): "park" it with class
+	// tombstone, or "skip" it (counted as route skipped, written
+	// nowhere). Either way its offset is committed only in its turn.
+	// Default "park".
+	Tombstones string
 	// MaxPending is the number of records per partition that may be in
 	// enrichment or waiting for their S3 batch before fetching of that
 	// partition pauses. Default 20000: twice the sink's default batch, so
@@ -107,6 +113,7 @@ func (c *Config) SetDefaults() {
 	c.PartitionTime = cmp.Or(c.PartitionTime, PartitionTimeRecord)
 	c.EnrichField = cmp.Or(c.EnrichField, "enrichment")
 	c.MaxRecordBytes = cmp.Or(c.MaxRecordBytes, 1<<20)
+	c.Tombstones = cmp.Or(c.Tombstones, TombstonesPark)
 	c.CacheSize = cmp.Or(c.CacheSize, 10000)
 	c.MaxPending = cmp.Or(c.MaxPending, 20000)
 	c.MaxPendingBytes = cmp.Or(c.MaxPendingBytes, 16<<20)
@@ -137,6 +144,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("input-topic, dlq-topic and parking-topic must differ (got %q, %q, %q)", c.InputTopic, c.DLQTopic, c.ParkingTopic)
 	case c.LookupMiss != "" && c.LookupMiss != LookupMissAPI && c.LookupMiss != LookupMissRetry && c.LookupMiss != LookupMissPass:
 		return fmt.Errorf("lookup-miss: %q is not api, retry or pass", c.LookupMiss)
+	case c.Tombstones != TombstonesPark && c.Tombstones != TombstonesSkip:
+		return fmt.Errorf("tombstones: %q is not park or skip", c.Tombstones)
 	case c.CacheTTL < 0:
 		return fmt.Errorf("cache-ttl: must not be negative, got %s", c.CacheTTL)
 	case c.CacheSize < 1:

@@ -79,8 +79,16 @@ func (p *Processor) Options(base *sarama.Config, start StartOffset) ([]goka.Proc
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(fresh(cfg.ClientID+"-topics"), goka.NewTopicManagerConfig())),
 		goka.WithLogger(gokaLogger{p.log.With("component", "goka")}),
 		goka.WithRebalanceCallback(p.onAssignment),
+		graphOptions,
 	}, nil
 }
+
+// graphOptions are the goka options the graph needs to route as designed,
+// with a cluster or goka's tester. goka's default drops a null value and
+// commits its offset at once, past the records before it that may not be
+// durable yet; the processor decides on tombstones itself
+// (Config.Tombstones) and commits them in their turn.
+var graphOptions = goka.WithNilHandling(goka.NilProcess)
 
 // onAssignment runs in goka's session setup, before sarama starts the new
 // session's partition consumers. sarama remembers pauses across sessions

@@ -54,7 +54,7 @@ func newLookupRig(t *testing.T, miss string, withAPI bool) *lookupRig {
 		t.Fatal(err)
 	}
 	r.p = p
-	proc, err := goka.NewProcessor(nil, p.Graph(), goka.WithTester(r.tt))
+	proc, err := goka.NewProcessor(nil, p.Graph(), goka.WithTester(r.tt), graphOptions)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,18 +12,18 @@ import (
 type metrics struct {
 	routed *prometheus.CounterVec
 	// The routes' counters, looked up once: they count every record.
-	direct, enriched, dlq, parkedRoute, handoff prometheus.Counter
-	parked                                      *prometheus.CounterVec
-	reduced, letGo                              prometheus.Counter
-	dlqAttempt                                  prometheus.Histogram
-	enrichSeconds                               prometheus.Histogram
-	pending                                     *prometheus.GaugeVec
-	waiting                                     *prometheus.GaugeVec
-	uncommitted                                 *prometheus.GaugeVec
-	paused                                      *prometheus.GaugeVec
-	lag                                         *prometheus.GaugeVec
-	latency                                     *prometheus.HistogramVec
-	timeFallbacks                               *prometheus.CounterVec
+	direct, enriched, dlq, parkedRoute, handoff, skipped prometheus.Counter
+	parked                                               *prometheus.CounterVec
+	reduced, letGo                                       prometheus.Counter
+	dlqAttempt                                           prometheus.Histogram
+	enrichSeconds                                        prometheus.Histogram
+	pending                                              *prometheus.GaugeVec
+	waiting                                              *prometheus.GaugeVec
+	uncommitted                                          *prometheus.GaugeVec
+	paused                                               *prometheus.GaugeVec
+	lag                                                  *prometheus.GaugeVec
+	latency                                              *prometheus.HistogramVec
+	timeFallbacks                                        *prometheus.CounterVec
 	// tableHits and tableMisses count lookups in the table (Deps.Table).
 	tableHits, tableMisses prometheus.Counter
 	// The latency histograms of the input and DLQ topics, looked up once
@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	f := metric.With(reg)
 	m := &metrics{
 		routed: f.CounterVec("redrive_records_routed_total",
-			"Records by route: direct (to S3, no enrichment needed), enriched (to S3), dlq, parked, handoff (back to the DLQ on a revoke).",
+			"Records by route: direct (to S3, no enrichment needed), enriched (to S3), dlq, parked, handoff (back to the DLQ on a revoke), skipped (tombstones, with --tombstones=skip).",
 			"route"),
 		tableHits: f.Counter("redrive_lookup_table_hits_total",
 			"Records that matched the rule and whose key the lookup table held: enriched from the table."),
@@ -81,13 +81,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.dlq = m.routed.WithLabelValues("dlq")
 	m.parkedRoute = m.routed.WithLabelValues("parked")
 	m.handoff = m.routed.WithLabelValues("handoff")
+	m.skipped = m.routed.WithLabelValues("skipped")
 	return m
 }
 
 // Stats are running totals of the processor, for progress reports.
 type Stats struct {
-	in, inDLQ, enriched, toSink, toDLQ, parked, handedOff, letGo atomic.Int64
-	fromTable, fromCache                                         atomic.Int64
+	in, inDLQ, enriched, toSink, toDLQ, parked, handedOff, letGo, skipped atomic.Int64
+	fromTable, fromCache                                                  atomic.Int64
 }
 
 // Snapshot is a copy of Stats at one moment.
@@ -102,12 +103,13 @@ type Snapshot struct {
 	Parked    int64 // records written to the parking topic
 	HandedOff int64 // records handed back to the DLQ on a revoke
 	LetGo     int64 // records let go uncommitted on a revoke (read again later)
+	Skipped   int64 // tombstones skipped (Config.Tombstones)
 }
 
 func (s *Stats) snapshot() Snapshot {
 	return Snapshot{
 		In: s.in.Load(), InDLQ: s.inDLQ.Load(), Enriched: s.enriched.Load(),
 		ToSink: s.toSink.Load(), ToDLQ: s.toDLQ.Load(), Parked: s.parked.Load(), HandedOff: s.handedOff.Load(),
-		LetGo: s.letGo.Load(), FromTable: s.fromTable.Load(), FromCache: s.fromCache.Load(),
+		LetGo: s.letGo.Load(), FromTable: s.fromTable.Load(), FromCache: s.fromCache.Load(), Skipped: s.skipped.Load(),
 	}
 }

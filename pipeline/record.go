@@ -44,7 +44,17 @@ const (
 	ClassSchemaMismatch = "schema_mismatch"
 	ClassBadEnvelope    = "bad_envelope" // a DLQ record whose redrive headers cannot be decoded
 	ClassHandoff        = "handoff"      // handed back to the DLQ unchanged when its partition was revoked
+	ClassTombstone      = "tombstone"    // a null value: a delete on a compacted or CDC topic (Config.Tombstones)
 )
+
+// What becomes of an input record with a null value (Config.Tombstones).
+const (
+	TombstonesPark = "park"
+	TombstonesSkip = "skip"
+)
+
+// errTombstone is the cause of a parked tombstone.
+var errTombstone = errors.New("the value is null (a tombstone): there is no event to write; --tombstones=skip skips them")
 
 // errNotObject is returned for values that are valid JSON but not objects.
 var errNotObject = errors.New("value is not a JSON object")

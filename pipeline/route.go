@@ -75,6 +75,10 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		return
 	}
 	p.stats.in.Add(1)
+	if rec.value == nil {
+		p.tombstone(rec)
+		return
+	}
 	if _, replayed := ctx.Headers()[dlq.HeaderReplayed]; replayed {
 		// A record an operator replayed from parking: a fresh start
 		// (attempt 0) that keeps its origin, so downstream still
@@ -84,6 +88,19 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		}
 	}
 	p.routeFresh(rec)
+}
+
+// tombstone parks or skips an input record with a null value (see
+// Config.Tombstones). A skipped one is finished at once: its commit is
+// released in its turn, behind the records before it.
+func (p *Processor) tombstone(rec *record) {
+	if p.cfg.Tombstones == TombstonesSkip {
+		p.stats.skipped.Add(1)
+		p.metrics.skipped.Inc()
+		rec.part.finish(rec, nil)
+		return
+	}
+	p.park(rec, ClassTombstone, errTombstone)
 }
 
 // routeFresh routes a record of the main topic.

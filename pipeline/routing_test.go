@@ -32,7 +32,7 @@ func runWithTester(t *testing.T, cfg Config, deps Deps) (*tester.Tester, *Proces
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc, err := goka.NewProcessor(nil, p.Graph(), goka.WithTester(tt))
+	proc, err := goka.NewProcessor(nil, p.Graph(), goka.WithTester(tt), graphOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +113,38 @@ func TestRouting_EachRecordTakesItsRoute(t *testing.T) {
 	want := map[string]string{"k4": "http_4xx", "k5": ClassMalformed, "k6": ClassOversize}
 	if fmt.Sprint(parked) != fmt.Sprint(want) {
 		t.Fatalf("parked = %v, want %v", parked, want)
+	}
+}
+
+// A tombstone (a null value) is parked as such by default, and with
+// Tombstones "skip" counted and written nowhere; the records around it go
+// their way either way.
+func TestRouting_Tombstones(t *testing.T) {
+	for _, mode := range []string{TombstonesPark, TombstonesSkip} {
+		t.Run(mode, func(t *testing.T) {
+			sink, fwd := &fakeSink{}, &fakeForwarder{}
+			cfg := testConfig()
+			cfg.Tombstones = mode
+			tt, p := runWithTester(t, cfg, Deps{Sink: sink, Forwarder: fwd})
+			tt.Consume("in", "k1", []byte(`{"id":1}`))
+			tt.Consume("in", "k1", nil)
+			tt.Consume("in", "k1", []byte(`{"id":2}`))
+			if n := len(sink.lines()); n != 2 {
+				t.Fatalf("sink got %d lines, want the 2 records around the tombstone", n)
+			}
+			parked := fwd.to("in.parking")
+			st := p.Stats()
+			switch mode {
+			case TombstonesPark:
+				if len(parked) != 1 || parked[0].Key != "k1" || parked[0].Env.ErrorClass != ClassTombstone || parked[0].Value != "" {
+					t.Fatalf("parked %+v, want the tombstone of k1, class %s", parked, ClassTombstone)
+				}
+			case TombstonesSkip:
+				if len(parked) != 0 || st.Skipped != 1 {
+					t.Fatalf("parked %+v and skipped %d, want nothing parked and 1 skipped", parked, st.Skipped)
+				}
+			}
+		})
 	}
 }
 

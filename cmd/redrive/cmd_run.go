@@ -194,6 +194,7 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.integer(&t.Pipeline.MaxWaiting, "max-waiting", d.Pipeline.MaxWaiting, "not-yet-due DLQ records held per partition before that DLQ partition pauses")
 	t.Pipeline.MaxRecordBytes = d.Pipeline.MaxRecordBytes
 	fs.value(byteSize{&t.Pipeline.MaxRecordBytes}, "max-record-bytes", "records larger than this are parked")
+	fs.str(&t.Pipeline.Tombstones, "tombstones", d.Pipeline.Tombstones, "what an input record with a null value (a delete on a compacted or CDC topic) becomes: park (class tombstone) or skip (counted, written nowhere)")
 
 	t.Pipeline.FetchBytes = d.Pipeline.FetchBytes
 	fs.value(byteSize{&t.Pipeline.FetchBytes}, "fetch-bytes", "bytes fetched per partition at once; bounds how far a paused partition overshoots its window")

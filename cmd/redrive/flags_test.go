@@ -160,6 +160,7 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{append([]string{"--partition-time=event"}, minimalRun...), "partition-time: "},
 		{append([]string{"--partition-time=field:"}, minimalRun...), "partition-time: "},
 		{append([]string{"--partition-layout=weekly"}, minimalRun...), "partition-layout: "},
+		{append([]string{"--tombstones=delete"}, minimalRun...), "tombstones: "},
 	} {
 		_, err := parseRunArgs(tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -1065,6 +1065,7 @@ func TestHelmChartRefusesBadValues(t *testing.T) {
 		{"partition time naming no field", []string{"batch.partitionTime=field:"}, "partitionTime"},
 		{"unknown partition layout", []string{"batch.partitionLayout=weekly"}, "partitionLayout"},
 		{"unknown format", []string{"batch.format=csv"}, "format"},
+		{"unknown tombstone handling", []string{"topics.tombstones=delete"}, "tombstones"},
 		{"parquet without a schema", []string{"batch.format=parquet"}, "batch.parquetSchema is required"},
 		{"a schema without parquet", []string{"batch.parquetSchema.columns[0].name=id", "batch.parquetSchema.columns[0].type=int64"}, "only read with batch.format parquet"},
 		{"unknown column type", []string{"batch.format=parquet", "batch.parquetSchema.columns[0].name=id", "batch.parquetSchema.columns[0].type=varchar"}, "type"},
@@ -1106,6 +1107,7 @@ topics:
   dlq: in-dlq
   parking: in-parked
   startOffset: newest
+  tombstones: skip
   create: true
   partitions: 4
   replicationFactor: 3

@@ -18,6 +18,7 @@ var parkedAgain = map[string]string{
 	pipeline.ClassOversize:       "the value is larger than --max-record-bytes (unless it was raised since)",
 	pipeline.ClassRuleError:      "--enrich-when cannot be evaluated on it (unless the rule was changed since)",
 	pipeline.ClassSchemaMismatch: "it does not fit --parquet-schema (unless the schema was changed since)",
+	pipeline.ClassTombstone:      "the value is null (unless --tombstones=skip was set since)",
 }
 
 // refuseParkedAgain refuses an --error filter that names classes replay

@@ -133,6 +133,7 @@ groups and order as `redrive run --help`.
   (list "dlq-topic" $t.dlq)
   (list "parking-topic" $t.parking)
   (list "start-offset" $t.startOffset)
+  (list "tombstones" $t.tombstones)
   (list "create-topics" $t.create)
   (list "partitions" $t.partitions)
   (list "replication-factor" $t.replicationFactor)
