@@ -34,6 +34,7 @@ func TestClassification(t *testing.T) {
 		{name: "201 JSON scalar", handler: status(201, `42`)},
 		{name: "200 not JSON", handler: status(200, `<html>oops</html>`), class: ClassBadResponse, status: 200, inMessage: "oops"},
 		{name: "200 empty body", handler: status(200, ``), class: ClassBadResponse, status: 200},
+		{name: "200 JSON not in UTF-8", handler: status(200, "{\"name\":\"caf\xe9\"}"), class: ClassBadResponse, status: 200, inMessage: "not UTF-8"},
 		{name: "204 no content", handler: status(204, ``), class: ClassBadResponse, status: 204},
 		{name: "200 oversize JSON", handler: status(200, `"`+strings.Repeat("a", 100)+`"`), class: ClassBadResponse, status: 200, inMessage: "MaxResponseBytes"},
 		{name: "302 without Location", handler: status(302, ``), class: ClassBadResponse, status: 302},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+	"unicode/utf8"
 )
 
 // send makes one HTTP request with its own timeout, derived from the
@@ -74,6 +75,12 @@ func (c *Client) readAnswer(ctx context.Context, resp *http.Response) (json.RawM
 	if !json.Valid(data) {
 		return nil, &Error{Class: ClassBadResponse, Status: code,
 			Err: fmt.Errorf("answer is not JSON: %q", clip(data))}
+	}
+	if !utf8.Valid(data) {
+		// encoding/json lets it through, but JSON is UTF-8 (RFC 8259), and
+		// one such line makes analytics engines refuse its whole object.
+		return nil, &Error{Class: ClassBadResponse, Status: code,
+			Err: fmt.Errorf("answer is not UTF-8: %q", clip(data))}
 	}
 	return data, nil
 }

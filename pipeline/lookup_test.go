@@ -127,17 +127,20 @@ func TestLookup_HitIsEnrichedFromTheTableWithoutTheAPI(t *testing.T) {
 }
 
 // --lookup-miss api: a record the table lacks (no such key, no key field,
-// a key deleted by a tombstone, a value that is not JSON) asks the API.
+// a key deleted by a tombstone, a value that is not JSON or not UTF-8)
+// asks the API.
 func TestLookup_MissModeAPIAsksTheAPI(t *testing.T) {
 	r := newLookupRig(t, LookupMissAPI, true)
 	r.profile("gone", []byte(`{"tier":"old"}`))
 	r.profile("gone", nil)
 	r.profile("bad", []byte(`not json`))
+	r.profile("latin1", []byte("{\"name\":\"caf\xe9\"}"))
 	for i, v := range []string{
 		`{"id":1,"category":"X","user_id":"nobody"}`,
 		`{"id":2,"category":"X"}`,
 		`{"id":3,"category":"X","user_id":"gone"}`,
 		`{"id":4,"category":"X","user_id":"bad"}`,
+		`{"id":5,"category":"X","user_id":"latin1"}`,
 	} {
 		r.tt.Consume("in", "k", []byte(v))
 		answer, m := r.last(t)
@@ -145,10 +148,10 @@ func TestLookup_MissModeAPIAsksTheAPI(t *testing.T) {
 			t.Fatalf("record %d: enrichment %s, meta %+v; want the API's answer, source api", i+1, answer, m)
 		}
 	}
-	if n := r.enr.Calls(); n != 4 {
-		t.Fatalf("%d API calls, want 4", n)
+	if n := r.enr.Calls(); n != 5 {
+		t.Fatalf("%d API calls, want 5", n)
 	}
-	r.wantLookups(t, 0, 4) // the record without a key is a miss too
+	r.wantLookups(t, 0, 5) // the record without a key is a miss too
 }
 
 // --lookup-miss pass: written unenriched at once, flagged lookup_miss, no

@@ -36,7 +36,7 @@ type Meta struct {
 
 // Reasons a record is parked without being tried. Part of the header contract.
 const (
-	ClassMalformed = "malformed"       // value is not a JSON object
+	ClassMalformed = "malformed"       // value is not a JSON object (in UTF-8)
 	ClassOversize  = dlq.ClassOversize // value larger than the configured maximum, or parked reduced
 	ClassRuleError = "rule_error"      // the enrichment rule failed on this record
 	// ClassSchemaMismatch: a field's value is not of its --parquet-schema

@@ -247,13 +247,14 @@ func (s *scanner) str() error {
 	v := s.v
 	i := s.i + 1
 	for {
-		// The common run: plain bytes, eight at a time while no byte of
-		// the word is a quote, a backslash or a control character.
+		// The common run: plain ASCII, eight bytes at a time while no byte
+		// of the word is a quote, a backslash, a control character or
+		// above 0x7f.
 		for i+8 <= len(v) && !specialIn(binary.LittleEndian.Uint64(v[i:])) {
 			i += 8
 		}
 		end := min(i+8, len(v))
-		for i < end && v[i] >= 0x20 && v[i] != '"' && v[i] != '\\' {
+		for i < end && v[i] >= 0x20 && v[i] < utf8.RuneSelf && v[i] != '"' && v[i] != '\\' {
 			i++
 		}
 		if i == end {
@@ -289,22 +290,33 @@ func (s *scanner) str() error {
 				s.i = i
 				return s.fail("in a string escape")
 			}
-		default: // a control character
-			s.i = i
-			return s.fail("in a string")
+		default:
+			if v[i] < utf8.RuneSelf { // a control character
+				s.i = i
+				return s.fail("in a string")
+			}
+			// JSON is UTF-8 (RFC 8259): encoding/json lets other bytes
+			// through, and one such line makes DuckDB, Trino and Athena
+			// refuse the whole object it is in.
+			r, size := utf8.DecodeRune(v[i:])
+			if r == utf8.RuneError && size == 1 {
+				s.i = i
+				return s.fail("in a string (not UTF-8)")
+			}
+			i += size
 		}
 	}
 }
 
 // specialIn reports whether one of the eight bytes of x is below 0x20, a
-// quote or a backslash (the bit tricks of "Bit Twiddling Hacks": a byte
-// below n, a zero byte after XOR). It never misses one; a rare false
-// report only sends the scan to the byte loop.
+// quote, a backslash or above 0x7f (the bit tricks of "Bit Twiddling
+// Hacks": a byte below n, a zero byte after XOR, the high bit). It never
+// misses one; a rare false report only sends the scan to the byte loop.
 func specialIn(x uint64) bool {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	q := x ^ (lo * '"')
 	b := x ^ (lo * '\\')
-	return ((x-lo*0x20)&^x|(q-lo)&^q|(b-lo)&^b)&hi != 0
+	return ((x-lo*0x20)&^x|(q-lo)&^q|(b-lo)&^b|x)&hi != 0
 }
 
 func isHex(c byte) bool {

@@ -6,10 +6,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestScanObjectValidity is a table of what the one-pass validator accepts
-// and rejects; each case agrees with json.Valid on the trimmed value.
+// and rejects; each case agrees with stdValidObject.
 func TestScanObjectValidity(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -20,7 +21,10 @@ func TestScanObjectValidity(t *testing.T) {
 		{" \n\t{ } \r\n", true, ""},
 		{"\v{\"a\":1}\f", true, ""}, // bytes.TrimSpace trims these, as before
 		{`{"a":1,"b":[1,-2.5e+3,0.5,"x",true,false,null,{}],"c":{"d":"\u00e9\n\"\\\/"}}`, true, ""},
-		{"{\"a\":\"caf\xc3\xa9 \xff\"}", true, ""}, // invalid UTF-8 is valid JSON to encoding/json
+		{"{\"a\":\"caf\xc3\xa9 \U0001F600\"}", true, ""},
+		{"{\"a\":\"caf\xc3\xa9 \xff\"}", false, "not UTF-8"}, // encoding/json lets it through; JSON is UTF-8
+		{"{\"caf\xe9\":1}", false, "not UTF-8"},              // a Latin-1 key
+		{"{\"a\":\"\xed\xa0\x80\"}", false, "not UTF-8"},     // an encoded surrogate
 		{``, false, "empty"},
 		{`   `, false, "empty"},
 		{`[1]`, false, "not a JSON object"},
@@ -83,10 +87,11 @@ func TestPickFieldsValidates(t *testing.T) {
 }
 
 // stdValidObject is the reference: encoding/json's validity of the trimmed
-// value, and an object.
+// value, an object, and UTF-8 as RFC 8259 asks (encoding/json lets other
+// bytes through in strings).
 func stdValidObject(value []byte) bool {
 	v := bytes.TrimSpace(value)
-	return len(v) > 0 && v[0] == '{' && json.Valid(v)
+	return len(v) > 0 && v[0] == '{' && json.Valid(v) && utf8.Valid(v)
 }
 
 // FuzzScanObject: the one-pass validator agrees with encoding/json on

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/IBM/sarama"
 	"github.com/cenkalti/backoff/v4"
@@ -255,7 +256,7 @@ func (t *Table) update(_ goka.UpdateContext, s storage.Storage, key string, valu
 		return s.Delete(key)
 	}
 	reason := ""
-	if !json.Valid(value) {
+	if !json.Valid(value) || !utf8.Valid(value) { // JSON is UTF-8; encoding/json lets other bytes through
 		reason = "invalid_json"
 	} else if err := s.Set(key, value); errors.Is(err, errTableFull) {
 		reason = "full"
