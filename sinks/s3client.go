@@ -65,6 +65,9 @@ func NewS3Client(ctx context.Context, cfg S3ClientConfig) (*s3.Client, error) {
 		return nil, err
 	}
 	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
+	if cfg.Endpoint != "" {
+		opts = append(opts, plainUploads()...)
+	}
 	if cfg.AccessKeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")))
@@ -85,6 +88,29 @@ func NewS3Client(ctx context.Context, cfg S3ClientConfig) (*s3.Client, error) {
 			o.HTTPClient = cfg.HTTPClient
 		}
 	}), nil
+}
+
+// plainUploads are the load options for an S3-compatible endpoint. Since
+// v1.73 the SDK's S3 client sends every upload over HTTPS as aws-chunked
+// with a trailing CRC32, and checks the checksums of what it reads; many
+// S3-compatible stores (older MinIO and Ceph, GCS's XML API, R2 and B2
+// for a while) refuse the first (XAmzContentSHA256Mismatch) or send no
+// checksum for the second. The SDK's settings in the environment
+// (AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION) still
+// win over these.
+func plainUploads() []func(*config.LoadOptions) error {
+	env, err := config.NewEnvConfig()
+	if err != nil {
+		return nil // LoadDefaultConfig reports the same error
+	}
+	var opts []func(*config.LoadOptions) error
+	if env.RequestChecksumCalculation == aws.RequestChecksumCalculationUnset {
+		opts = append(opts, config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired))
+	}
+	if env.ResponseChecksumValidation == aws.ResponseChecksumValidationUnset {
+		opts = append(opts, config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	}
+	return opts
 }
 
 // String formats the configuration with the secret key redacted, so that a
