@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,7 +93,8 @@ func (c *Client) Enrich(ctx context.Context, value []byte, fields map[string]any
 		return nil, err
 	}
 	var last error
-	b := backoff.WithContext(backoff.WithMaxRetries(c.newBackOff(), uint64(c.cfg.retries())), ctx)
+	polite := politeBackOff{BackOff: c.newBackOff(), last: &last, most: c.cfg.RetryMax}
+	b := backoff.WithContext(backoff.WithMaxRetries(polite, uint64(c.cfg.retries())), ctx)
 	out, err := backoff.RetryWithData(func() (json.RawMessage, error) {
 		res, err := c.attempt(ctx, target, value)
 		if err == nil {
@@ -126,6 +128,28 @@ func (c *Client) newBackOff() backoff.BackOff {
 		backoff.WithRandomizationFactor(0.5),
 		backoff.WithMaxElapsedTime(0),
 	)
+}
+
+// politeBackOff waits at least what the API's last answer asked for in its
+// Retry-After header. A wait longer than most (Config.RetryMax) ends the
+// in-line retries: the record goes around the DLQ, due no earlier than the
+// API asked, instead of holding a worker that long.
+type politeBackOff struct {
+	backoff.BackOff
+	last *error // the last attempt's failure
+	most time.Duration
+}
+
+func (b politeBackOff) NextBackOff() time.Duration {
+	next := b.BackOff.NextBackOff()
+	asked := RetryAfterOf(*b.last)
+	switch {
+	case next == backoff.Stop || asked == 0:
+		return next
+	case asked > b.most:
+		return backoff.Stop
+	}
+	return max(next, asked)
 }
 
 // attempt makes one try: it takes a concurrency slot, for this try only, and

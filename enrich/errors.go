@@ -3,6 +3,7 @@ package enrich
 import (
 	"errors"
 	"strconv"
+	"time"
 )
 
 // Class is a short machine-readable failure class. It is written into DLQ
@@ -41,6 +42,9 @@ type Error struct {
 	Class  Class // failure class, written into DLQ headers
 	Status int   // HTTP status of the answer, 0 when there was none
 	Err    error // underlying cause; for 4xx/5xx it carries a short piece of the body
+	// RetryAfter is how long the API asked to be left alone (the
+	// Retry-After header of a 429 or 503 answer), 0 when it did not say.
+	RetryAfter time.Duration
 }
 
 // Error formats the failure as "enrich: <class> [status N]: <cause>". It never
@@ -74,6 +78,16 @@ func IsRetryable(err error) bool {
 		return e.Retryable()
 	}
 	return true
+}
+
+// RetryAfterOf returns how long the API asked to be left alone before
+// err's request is tried again (Error.RetryAfter), 0 when it did not say.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // ClassOf returns the class of err: the class of the first *Error in its

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -58,9 +60,10 @@ func (c *Client) readAnswer(ctx context.Context, resp *http.Response) (json.RawM
 	code := resp.StatusCode
 	if code < 200 || code > 299 {
 		return nil, &Error{
-			Class:  statusClass(code),
-			Status: code,
-			Err:    fmt.Errorf("%s: %q", http.StatusText(code), snippet(resp.Body)),
+			RetryAfter: retryAfter(resp, time.Now()),
+			Class:      statusClass(code),
+			Status:     code,
+			Err:        fmt.Errorf("%s: %q", http.StatusText(code), snippet(resp.Body)),
 		}
 	}
 	max := c.cfg.MaxResponseBytes
@@ -101,4 +104,29 @@ const drainLimit = 64 << 10
 func drainClose(body io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
 	_ = body.Close()
+}
+
+// maxRetryAfter caps what a Retry-After header may ask: a wait longer than
+// this is an API's mistake or a date in another clock.
+const maxRetryAfter = time.Hour
+
+// retryAfter is the wait a 429 or 503 answer asks for in its Retry-After
+// header (RFC 9110: seconds, or an HTTP date, read against now), capped at
+// maxRetryAfter; 0 for other answers, without the header, or for a value
+// that cannot be read.
+func retryAfter(resp *http.Response, now time.Time) time.Duration {
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+		return 0
+	}
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if at, err := http.ParseTime(v); err == nil {
+		d = at.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
 }

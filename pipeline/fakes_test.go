@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich"
@@ -29,6 +30,9 @@ func (f *fakeEnricher) Enrich(ctx context.Context, value []byte, fields map[stri
 		return nil, &enrich.Error{Class: enrich.ClassServer, Status: 503, Err: errors.New("unavailable")}
 	case "permanent":
 		return nil, &enrich.Error{Class: enrich.ClassClient, Status: 400, Err: errors.New("bad request")}
+	case "throttled 30s", "throttled 1h":
+		asked := map[any]time.Duration{"throttled 30s": 30 * time.Second, "throttled 1h": time.Hour}[fields["outcome"]]
+		return nil, &enrich.Error{Class: enrich.ClassThrottled, Status: 429, Err: errors.New("slow down"), RetryAfter: asked}
 	case "block":
 		<-ctx.Done()
 		return nil, &enrich.Error{Class: enrich.ClassCanceled, Err: ctx.Err()}

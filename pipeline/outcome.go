@@ -49,11 +49,18 @@ func (p *Processor) enriched(rec *record, answer json.RawMessage, err error) {
 // toDLQ sends a record that failed transiently around the DLQ, or parks
 // it when the retry policy says it has had enough.
 func (p *Processor) toDLQ(rec *record, class string, err error) {
-	next, park, reason := p.cfg.Retry.Failed(rec.env, p.now(), class, err)
+	now := p.now()
+	next, park, reason := p.cfg.Retry.Failed(rec.env, now, class, err)
 	rec.env = next
 	if park {
 		p.forwardPark(rec, reason)
 		return
+	}
+	// An API that said when to come back (Retry-After) is not asked
+	// sooner, nor later than the policy's longest delay, which the DLQ's
+	// retention is checked against.
+	if asked := now.Add(min(enrich.RetryAfterOf(err), p.cfg.Retry.MaxDelay)); asked.After(rec.env.NotBefore) {
+		rec.env.NotBefore = asked
 	}
 	p.metrics.dlqAttempt.Observe(float64(next.Attempt))
 	p.stats.toDLQ.Add(1)

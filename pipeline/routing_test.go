@@ -116,6 +116,28 @@ func TestRouting_EachRecordTakesItsRoute(t *testing.T) {
 	}
 }
 
+// An API that answered when to come back (Retry-After) is not asked again
+// sooner: the record is due in the DLQ no earlier than it said, and no
+// later than the policy's longest delay (a minute here).
+func TestRouting_DLQRecordWaitsWhatTheAPIAsked(t *testing.T) {
+	fwd := &fakeForwarder{}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tt, _ := runWithTester(t, testConfig(), Deps{Matcher: rule(t), Enricher: &fakeEnricher{}, Sink: &fakeSink{}, Forwarder: fwd, Now: func() time.Time { return now }})
+	tt.Consume("in", "k1", []byte(`{"category":"X","outcome":"throttled 30s"}`))
+	tt.Consume("in", "k2", []byte(`{"category":"X","outcome":"throttled 1h"}`))
+	tt.Consume("in", "k3", []byte(`{"category":"X","outcome":"transient"}`))
+	due := map[string]time.Duration{}
+	for _, w := range fwd.to("in.dlq") {
+		due[w.Key] = w.Env.NotBefore.Sub(now)
+	}
+	if due["k1"] != 30*time.Second || due["k2"] != time.Minute {
+		t.Fatalf("due after %v; want k1 after the 30s it asked, k2 after the policy's 1m cap", due)
+	}
+	if d := due["k3"]; d < 500*time.Millisecond || d > time.Second {
+		t.Fatalf("k3 (no Retry-After) due after %s, want the policy's first delay (0.5s to 1s)", d)
+	}
+}
+
 // A tombstone (a null value) is parked as such by default, and with
 // Tombstones "skip" counted and written nowhere; the records around it go
 // their way either way.
