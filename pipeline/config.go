@@ -208,4 +208,12 @@ func (c Config) applyGroup(s *sarama.Config) {
 	s.Net.DialTimeout = min(s.Net.DialTimeout, c.SessionTimeout)
 	s.Metadata.Retry.Max = 3
 	s.Metadata.Retry.Backoff = 500 * time.Millisecond
+	// sarama notices partitions added to a consumed topic at this
+	// interval (10 minutes by default); until then they are read by
+	// nobody, and no lag is reported for them.
+	s.Metadata.RefreshFrequency = partitionCheckInterval
 }
+
+// partitionCheckInterval is how often the group's client looks for
+// partitions added to the input or DLQ topic.
+const partitionCheckInterval = time.Minute

@@ -34,6 +34,11 @@ const (
 	// FaultProcessing: a partition stopped with an error (goka errProcessing),
 	// e.g. records let go uncommitted while Kafka could not be written.
 	FaultProcessing KafkaFault = "processing"
+	// FaultPartitions: a consumed topic's partition count changed, or the
+	// input and DLQ topics no longer have the same count, which goka
+	// needs to assign them together (its copartitioning plan fails). It
+	// is transient: growing the DLQ fixes it without a restart.
+	FaultPartitions KafkaFault = "partitions"
 	// FaultTooLarge: a record can never be written to that topic as it is.
 	FaultTooLarge KafkaFault = "too_large"
 	// FaultOther: anything else; treated as transient.
@@ -63,6 +68,9 @@ func (f KafkaFault) Fatal() bool {
 func ClassifyKafka(err error) KafkaFault {
 	if err == nil {
 		return ""
+	}
+	if errors.Is(err, sarama.ErrSessionPartitionCountChanged) || isGokaCopartitionPlan(err) {
+		return FaultPartitions
 	}
 	var ke sarama.KError
 	if errors.As(err, &ke) {
@@ -120,6 +128,13 @@ func classifyOutOfBrokers(err error) (KafkaFault, bool) {
 		return FaultUnreachable, true
 	}
 	return "", false
+}
+
+// isGokaCopartitionPlan recognises the error of goka's copartitioning
+// balance strategy when the topics' partition counts differ, by its text:
+// goka offers no type or sentinel for it.
+func isGokaCopartitionPlan(err error) bool {
+	return strings.Contains(err.Error(), "Not all topics are copartitioned")
 }
 
 // isGokaProcessing recognises goka's unexported errProcessing by its text:

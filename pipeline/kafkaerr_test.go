@@ -43,6 +43,8 @@ func TestClassifyKafka(t *testing.T) {
 		{"request timed out", sarama.ErrRequestTimedOut, FaultTimeout, false},
 		{"a context deadline", context.DeadlineExceeded, FaultTimeout, false},
 		{"goka processing error in a multierror", multierror.Append(nil, errors.New("error processing message (partition=3): let go")), FaultProcessing, false},
+		{"partitions added to a consumed topic", sarama.ErrSessionPartitionCountChanged, FaultPartitions, false},
+		{"goka's plan for topics of different counts", errors.New(`Error balancing. Not all topics are copartitioned. For goka, all topics need to have the same number of partitions: map[string][]int32{"in":[]int32{0, 1}, "in.dlq":[]int32{0}}`), FaultPartitions, false},
 		{"something new", errors.New("kafka: something nobody has seen"), FaultOther, false},
 
 		{"record too large (broker)", sarama.ErrMessageSizeTooLarge, FaultTooLarge, false},

@@ -37,6 +37,9 @@ type outageWords struct {
 	// what the reader is ("kafka session"), the line that says it was lost
 	// and what is done about it, and the line that says it is back.
 	what, lost, back string
+	// hints say what an operator can do about a fault, on the line that
+	// says the reader was lost to it.
+	hints map[KafkaFault]string
 }
 
 func newOutage(log *slog.Logger, now func() time.Time, f metric.Factory, w outageWords) *outage {
@@ -86,7 +89,11 @@ func (o *outage) failed(ctx context.Context, b backoff.BackOff, err error) (retr
 	if first {
 		level, msg = slog.LevelWarn, o.words.lost
 	}
-	o.log.Log(ctx, level, msg, "cause", string(fault), "err", err, "retry_in", wait.Round(time.Millisecond).String())
+	attrs := []any{"cause", string(fault), "err", err, "retry_in", wait.Round(time.Millisecond).String()}
+	if hint := o.words.hints[fault]; hint != "" {
+		attrs = append(attrs, "hint", hint)
+	}
+	o.log.Log(ctx, level, msg, attrs...)
 	if wait == backoff.Stop || ctxwait.Sleep(ctx, wait) != nil {
 		return false, nil
 	}

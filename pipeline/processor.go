@@ -156,7 +156,7 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 		log:     deps.Logger,
 		now:     deps.Now,
 		metrics: newMetrics(deps.Registerer),
-		sup:     newSupervisor(deps.Logger, deps.Registerer, deps.Now),
+		sup:     newSupervisor(deps.Logger, deps.Registerer, deps.Now, map[KafkaFault]string{FaultPartitions: partitionsHint(cfg)}),
 		parkLog: newLogSampler(10*time.Second, deps.Now),
 		parts:   map[int32]*partition{},
 	}

@@ -37,16 +37,19 @@ type supervisor struct {
 	endCause    error     // the fault that ended the last session, if any (sessionEnded)
 }
 
-func newSupervisor(log *slog.Logger, reg prometheus.Registerer, now func() time.Time) *supervisor {
+// newSupervisor makes the supervisor; hints go with the WARN line of a
+// session lost to their fault.
+func newSupervisor(log *slog.Logger, reg prometheus.Registerer, now func() time.Time, hints map[KafkaFault]string) *supervisor {
 	s := &supervisor{log: log, now: now, newBackoff: newRetryBackoff}
 	f := metric.With(reg)
 	s.outage = newOutage(log, now, f, outageWords{
 		metric:       "redrive_kafka_session",
 		upHelp:       "1 while this process's consumer-group session is set up and consuming.",
-		restartsHelp: "Consumer-group sessions lost to a fault and rejoined, by cause (unreachable, timeout, coordinator, rebalance, leader, processing, other). A plain rebalance is not counted.",
+		restartsHelp: "Consumer-group sessions lost to a fault and rejoined, by cause (unreachable, timeout, coordinator, rebalance, leader, processing, partitions, other). A plain rebalance is not counted.",
 		what:         "kafka session",
 		lost:         "kafka session lost; rejoining with backoff",
 		back:         "kafka session rejoined",
+		hints:        hints,
 	})
 	f.GaugeFunc("redrive_kafka_session_unhealthy_seconds",
 		"Seconds since the consumer-group session was last up; 0 while it is up.",

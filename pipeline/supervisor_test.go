@@ -66,7 +66,7 @@ func (b countingBackoff) Reset()                     {}
 func newTestSupervisor(t *testing.T) (*supervisor, *prometheus.Registry, *int) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	s := newSupervisor(slog.New(slog.DiscardHandler), reg, time.Now)
+	s := newSupervisor(slog.New(slog.DiscardHandler), reg, time.Now, nil)
 	waits := new(int)
 	s.newBackoff = func() backoff.BackOff { return countingBackoff{waits} }
 	return s, reg, waits

@@ -120,9 +120,22 @@ func EnsureTopics(log *slog.Logger, admin sarama.ClusterAdmin, cfg Config, t Top
 			return TopicInfo{}, err
 		}
 	}
+	if in, dlq := counts[cfg.InputTopic], counts[cfg.DLQTopic]; t.Create && dlq < in {
+		// Partitions were added to the input topic: the DLQ follows, as
+		// --create-topics would have made it. Its records stay where
+		// they are; a record's DLQ partition is its input partition.
+		if err := admin.CreatePartitions(cfg.DLQTopic, in, nil, false); err != nil {
+			return TopicInfo{}, fmt.Errorf("dlq-topic: growing %q from %d to %d partitions, as the input topic %q has: %w", cfg.DLQTopic, dlq, in, cfg.InputTopic, err)
+		}
+		log.Warn("grew the DLQ topic to the input topic's partition count", "dlq_topic", cfg.DLQTopic, "from", dlq, "to", in, "input_topic", cfg.InputTopic)
+		counts[cfg.DLQTopic] = in
+		if err := waitForLeaders(admin, []string{cfg.DLQTopic}); err != nil {
+			return TopicInfo{}, err
+		}
+	}
 	if counts[cfg.InputTopic] != counts[cfg.DLQTopic] {
-		return TopicInfo{}, fmt.Errorf("dlq-topic: %q has %d partitions but input topic %q has %d; they must match so that a key's retries stay on its partition",
-			cfg.DLQTopic, counts[cfg.DLQTopic], cfg.InputTopic, counts[cfg.InputTopic])
+		return TopicInfo{}, fmt.Errorf("dlq-topic: %q has %d partitions but input topic %q has %d; they must match so that a key's retries stay on its partition (kafka-topics.sh --alter --topic %s --partitions %d, or --create-topics, which grows the DLQ)",
+			cfg.DLQTopic, counts[cfg.DLQTopic], cfg.InputTopic, counts[cfg.InputTopic], cfg.DLQTopic, counts[cfg.InputTopic])
 	}
 	in := info.MaxMessageBytes[cfg.InputTopic]
 	for i, name := range names[1:] {
@@ -136,6 +149,13 @@ func EnsureTopics(log *slog.Logger, admin sarama.ClusterAdmin, cfg Config, t Top
 	}
 	info.ParkingPartitions = counts[cfg.ParkingTopic]
 	return info, nil
+}
+
+// partitionsHint says what to do when the input and DLQ topics' partition
+// counts part (FaultPartitions).
+func partitionsHint(cfg Config) string {
+	return fmt.Sprintf("the DLQ topic %q must have as many partitions as the input topic %q: grow it (kafka-topics.sh --alter --topic %s --partitions N, N the input's count), or restart redrive with --create-topics, which grows it; until then no partition is consumed",
+		cfg.DLQTopic, cfg.InputTopic, cfg.DLQTopic)
 }
 
 // DefaultMaxMessageBytes is Kafka's default max.message.bytes (the
