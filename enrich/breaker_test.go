@@ -77,6 +77,27 @@ func TestBreaker_PermanentAnswersNeverOpen(t *testing.T) {
 	}
 }
 
+// TestBreaker_RefusedCredentialsOpen proves that 401 and 403 answers, the
+// API refusing redrive and not the record, open the breaker: the API is
+// not asked again for every record while the credentials are wrong.
+func TestBreaker_RefusedCredentialsOpen(t *testing.T) {
+	for _, code := range []int{401, 403} {
+		srv := newCountingServer(t, status(code, "no"))
+		c, _ := testClient(t, Config{URL: srv.URL, BreakerFailures: 3, BreakerOpenFor: time.Hour})
+		for range 10 {
+			if _, err := c.Enrich(bg, []byte(`{}`), nil); !IsRetryable(err) {
+				t.Fatalf("%d: %v should be transient", code, err)
+			}
+		}
+		if got := c.BreakerState(); got != gobreaker.StateOpen {
+			t.Errorf("%d: breaker %s, want open", code, got)
+		}
+		if n := srv.requests.Load(); n != 3 {
+			t.Errorf("%d: server saw %d requests, want 3 (then the breaker)", code, n)
+		}
+	}
+}
+
 // TestBreaker_PermanentAnswerResetsFailureStreak proves that failures must be
 // consecutive: a 4xx in between shows the API is up and restarts the count.
 func TestBreaker_PermanentAnswerResetsFailureStreak(t *testing.T) {

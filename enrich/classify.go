@@ -14,6 +14,8 @@ func statusClass(code int) Class {
 	switch {
 	case code == 429 || code == 408:
 		return ClassThrottled
+	case code == 401 || code == 403 || code == 407:
+		return ClassAuth
 	case code >= 500 && code <= 599:
 		return ClassServer
 	case code >= 400 && code <= 499:

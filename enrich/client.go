@@ -101,7 +101,7 @@ func (c *Client) Enrich(ctx context.Context, value []byte, fields map[string]any
 			return res, nil
 		}
 		last = err
-		if cls := ClassOf(err); !cls.Retryable() || cls == ClassBreakerOpen {
+		if cls := ClassOf(err); !cls.Retryable() || cls == ClassBreakerOpen || cls == ClassAuth {
 			return nil, backoff.Permanent(err)
 		}
 		return nil, err

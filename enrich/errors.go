@@ -13,10 +13,16 @@ type Class string
 // The failure classes. Transient classes are worth retrying later (the
 // record goes to the DLQ); permanent ones are not (the record is parked).
 const (
-	ClassTimeout     Class = "timeout"      // the per-request timeout expired: transient
-	ClassConnection  Class = "connection"   // dial, reset, EOF or another transport failure: transient
-	ClassServer      Class = "http_5xx"     // the API answered 5xx: transient
-	ClassThrottled   Class = "http_429"     // the API answered 429 or 408: transient
+	ClassTimeout    Class = "timeout"    // the per-request timeout expired: transient
+	ClassConnection Class = "connection" // dial, reset, EOF or another transport failure: transient
+	ClassServer     Class = "http_5xx"   // the API answered 5xx: transient
+	ClassThrottled  Class = "http_429"   // the API answered 429 or 408: transient
+	// ClassAuth: the API refused redrive's credentials (401, 403, 407).
+	// Transient: the record is not at fault, credentials get fixed, and
+	// the records go around the DLQ meanwhile instead of being parked.
+	// It is not retried in line (nothing changes in milliseconds) and it
+	// counts toward the breaker.
+	ClassAuth        Class = "http_auth"
 	ClassBreakerOpen Class = "breaker_open" // the circuit breaker refused the call, no request was sent: transient
 	ClassClient      Class = "http_4xx"     // the API answered another 4xx: permanent
 	ClassBadResponse Class = "bad_response" // a 2xx whose body is not JSON or is too large, or an unexpected 1xx/3xx: permanent
@@ -29,7 +35,7 @@ const (
 // caller is expected to check for it before asking this question.
 func (c Class) Retryable() bool {
 	switch c {
-	case ClassTimeout, ClassConnection, ClassServer, ClassThrottled, ClassBreakerOpen:
+	case ClassTimeout, ClassConnection, ClassServer, ClassThrottled, ClassBreakerOpen, ClassAuth:
 		return true
 	default:
 		return false

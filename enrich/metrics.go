@@ -40,7 +40,7 @@ func newMetrics(reg prometheus.Registerer, breakerState func() gobreaker.State) 
 	}
 	// Create every series up front so that dashboards see zeros, not gaps.
 	for _, c := range []string{classOK, string(ClassTimeout), string(ClassConnection), string(ClassServer),
-		string(ClassThrottled), string(ClassBreakerOpen), string(ClassClient), string(ClassBadResponse),
+		string(ClassThrottled), string(ClassAuth), string(ClassBreakerOpen), string(ClassClient), string(ClassBadResponse),
 		string(ClassBadInput), string(ClassCanceled)} {
 		m.requests.WithLabelValues(c)
 	}

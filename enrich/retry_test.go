@@ -38,6 +38,7 @@ func TestRetries(t *testing.T) {
 		{name: "Retries=4", handler: status(503, "x"), cfg: Config{Retries: 4}, wantErr: ClassServer, requests: 5},
 		{name: "NoRetries tries once", handler: status(503, "x"), cfg: Config{Retries: NoRetries}, wantErr: ClassServer, requests: 1},
 		{name: "400 is tried exactly once", handler: status(400, "x"), wantErr: ClassClient, requests: 1},
+		{name: "401 is tried once, and transient", handler: status(401, "x"), wantErr: ClassAuth, requests: 1},
 		{name: "garbage is tried exactly once", handler: status(200, "<x>"), wantErr: ClassBadResponse, requests: 1},
 		{name: "timeout then success: attempts have their own timeout", handler: failing(1, hang),
 			cfg: Config{Timeout: 50 * time.Millisecond}, wantErr: "", requests: 2},
