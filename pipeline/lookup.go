@@ -117,6 +117,9 @@ func (p *Processor) lookupKey(rec *record) (key string, ok bool, err error) {
 	if p.deps.Key == nil {
 		return "", false, nil
 	}
+	if rec.keyKnown {
+		return rec.lookupKey, rec.hasKey, nil
+	}
 	var fields map[string]any
 	if p.keyNames == nil {
 		fields, err = decodeFields(rec.value)

@@ -94,6 +94,9 @@ type Processor struct {
 	// keyNames are the fields the lookup key reads, nil when it may read
 	// any.
 	keyNames []string
+	// keyInPass: the key's fields are picked in the rule's pass (planScan),
+	// and match computes the key of a record it matches.
+	keyInPass bool
 	// cache keeps the API's answers (Config.CacheTTL); nil: none.
 	cache *answerCache
 
@@ -172,12 +175,12 @@ func New(cfg Config, deps Deps) (*Processor, error) {
 	if nf, ok := deps.Enricher.(interface{ NeedsFields() bool }); ok {
 		p.enricherNeedsFields = nf.NeedsFields()
 	}
-	p.planScan()
 	if deps.Key != nil {
 		if names, all := deps.Key.Fields(); !all {
 			p.keyNames = append([]string{}, names...)
 		}
 	}
+	p.planScan()
 	if cfg.CacheTTL > 0 {
 		p.cache = newAnswerCache(cfg.CacheSize, cfg.CacheTTL, deps.Now, deps.Registerer)
 	}

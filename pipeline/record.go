@@ -308,6 +308,10 @@ type record struct {
 	// cacheKey is the key under which the API's answer is cached; "" when
 	// there is no cache.
 	cacheKey string
+	// lookupKey is the record's lookup key when match computed it in its pass
+	// (keyKnown); hasKey is false when the record has none.
+	lookupKey        string
+	keyKnown, hasKey bool
 	// finished is set when the record's commit is released or let go, so
 	// that a late acknowledgement of a write that was let go does nothing.
 	finished atomic.Bool

@@ -155,6 +155,12 @@ func (p *Processor) match(rec *record) (match bool, class string, err error) {
 	if match, err = p.deps.Matcher.Match(fields); err != nil {
 		return false, ClassRuleError, err
 	}
+	if match && p.keyInPass {
+		if rec.lookupKey, rec.hasKey, err = p.deps.Key.Of(fields); err != nil {
+			return false, ClassRuleError, err
+		}
+		rec.keyKnown = true
+	}
 	return match, "", nil
 }
 
@@ -198,9 +204,18 @@ func (p *Processor) planScan() {
 	p.ptimeNames = []string{p.ptime.field}
 	p.ownKeys = []string{MetaField, p.cfg.EnrichField}
 	p.pickNames = p.ruleNames
-	if p.ptime.mode == partitionTimeField {
-		if p.ruleNames != nil && !slices.Contains(p.ruleNames, p.ptime.field) {
-			p.pickNames = append(slices.Clip(p.ruleNames), p.ptime.field)
+	if p.ruleNames == nil {
+		return // the rule decodes the whole record
+	}
+	if p.ptime.mode == partitionTimeField && !slices.Contains(p.pickNames, p.ptime.field) {
+		p.pickNames = append(slices.Clip(p.pickNames), p.ptime.field)
+	}
+	// The lookup key's fields come in the same pass, so that a record
+	// the rule matches is not scanned again for its key (lookupKey).
+	p.keyInPass = p.keyNames != nil
+	for _, name := range p.keyNames {
+		if !slices.Contains(p.pickNames, name) {
+			p.pickNames = append(slices.Clip(p.pickNames), name)
 		}
 	}
 }

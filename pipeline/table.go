@@ -188,21 +188,73 @@ func (t *Table) Get(key string) (value json.RawMessage, found bool, err error) {
 	if len(stores) == 0 {
 		return nil, false, nil
 	}
-	first := fnvPartition(key, len(stores))
-	for i := range stores {
-		st := stores[(first+i)%len(stores)]
-		if st == nil {
+	// Where goka and sarama put the key (FNV-1a), then where a Java
+	// producer puts it (murmur2), then the other partitions.
+	n := len(stores)
+	fnv, java := fnvPartition(key, n), javaPartition(key, n)
+	get := func(p int) (json.RawMessage, error) {
+		if stores[p] == nil {
+			return nil, nil
+		}
+		v, err := stores[p].Get(key)
+		if err != nil {
+			return nil, fmt.Errorf("lookup table %s: %w", t.cfg.Topic, err)
+		}
+		return v, nil
+	}
+	if v, err := get(fnv); v != nil || err != nil {
+		return v, v != nil, err
+	}
+	if java != fnv {
+		if v, err := get(java); v != nil || err != nil {
+			return v, v != nil, err
+		}
+	}
+	for p := range n {
+		if p == fnv || p == java {
 			continue
 		}
-		v, err := st.Get(key)
-		if err != nil {
-			return nil, false, fmt.Errorf("lookup table %s: %w", t.cfg.Topic, err)
-		}
-		if v != nil {
-			return v, true, nil
+		if v, err := get(p); v != nil || err != nil {
+			return v, v != nil, err
 		}
 	}
 	return nil, false, nil
+}
+
+// javaPartition is where a Java producer's default partitioner puts key:
+// murmur2 of its bytes, the sign bit masked (Kafka's Utils.murmur2 and
+// toPositive). franz-go's kgo has it too, but importing kgo for it would
+// add 3.4 MB to the binary; TestJavaPartitionMatchesKafkas compares the two.
+func javaPartition(key string, n int) int {
+	const (
+		seed uint32 = 0x9747b28c
+		m    uint32 = 0x5bd1e995
+	)
+	h := seed ^ uint32(len(key))
+	i := 0
+	for ; i+4 <= len(key); i += 4 {
+		k := uint32(key[i]) | uint32(key[i+1])<<8 | uint32(key[i+2])<<16 | uint32(key[i+3])<<24
+		k *= m
+		k ^= k >> 24
+		k *= m
+		h *= m
+		h ^= k
+	}
+	switch len(key) - i {
+	case 3:
+		h ^= uint32(key[i+2]) << 16
+		fallthrough
+	case 2:
+		h ^= uint32(key[i+1]) << 8
+		fallthrough
+	case 1:
+		h ^= uint32(key[i])
+		h *= m
+	}
+	h ^= h >> 13
+	h *= m
+	h ^= h >> 15
+	return int(h&0x7fffffff) % n
 }
 
 // fnvPartition is where goka and sarama's default partitioner put key.
