@@ -19,7 +19,8 @@ import (
 type KafkaFault string
 
 // Kafka fault classes. Each is also the "cause" label of
-// redrive_kafka_session_restarts_total.
+// redrive_kafka_session_restarts_total. These are transient: the session
+// is rejoined, the view rebuilt, the write retried.
 const (
 	// FaultUnreachable: no broker answered (refused, reset, EOF, out of brokers).
 	FaultUnreachable KafkaFault = "unreachable"
@@ -36,25 +37,17 @@ const (
 	FaultProcessing KafkaFault = "processing"
 	// FaultPartitions: a consumed topic's partition count changed, or the
 	// input and DLQ topics no longer have the same count, which goka
-	// needs to assign them together (its copartitioning plan fails). It
-	// is transient: growing the DLQ fixes it without a restart.
+	// needs to assign them together (its copartitioning plan fails).
+	// Growing the DLQ fixes it without a restart.
 	FaultPartitions KafkaFault = "partitions"
 	// FaultTooLarge: a record can never be written to that topic as it is.
 	FaultTooLarge KafkaFault = "too_large"
 	// FaultOther: anything else; treated as transient.
 	FaultOther KafkaFault = "other"
-
-	// FaultMissingTopic (fatal): a topic does not exist.
-	FaultMissingTopic KafkaFault = "missing_topic"
-	// FaultAuth (fatal): authentication or authorization failed.
-	FaultAuth KafkaFault = "auth"
-	// FaultConfig (fatal): the configuration cannot work (sarama's
-	// ConfigurationError, an unsupported version, a bad session timeout, TLS trust).
-	FaultConfig KafkaFault = "config"
 )
 
-// Fatal reports whether the fault ends the process: only configuration
-// errors do. Everything else is retried or rebuilt with backoff.
+// Fatal reports whether the fault ends the process: only the configuration
+// faults below do. Everything else is retried or rebuilt with backoff.
 func (f KafkaFault) Fatal() bool {
 	switch f {
 	case FaultMissingTopic, FaultAuth, FaultConfig:
@@ -62,6 +55,18 @@ func (f KafkaFault) Fatal() bool {
 	}
 	return false
 }
+
+// The fatal faults: the configuration cannot work, and retrying would not
+// change that.
+const (
+	// FaultMissingTopic: a topic does not exist.
+	FaultMissingTopic KafkaFault = "missing_topic"
+	// FaultAuth: authentication or authorization failed.
+	FaultAuth KafkaFault = "auth"
+	// FaultConfig: the configuration cannot work (sarama's
+	// ConfigurationError, an unsupported version, a bad session timeout, TLS trust).
+	FaultConfig KafkaFault = "config"
+)
 
 // ClassifyKafka returns the class of an error returned by sarama (directly,
 // wrapped, or inside goka's multierrors).
