@@ -15,15 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/ctxwait"
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/IBM/sarama"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/redrive-io/redrive/dlq"
+	"github.com/redrive-io/redrive/internal/ctxwait"
 	"github.com/redrive-io/redrive/internal/embedded"
 	"github.com/redrive-io/redrive/internal/testenv"
+	"github.com/redrive-io/redrive/internal/wait"
 	"github.com/redrive-io/redrive/pipeline"
 	"github.com/redrive-io/redrive/sinks"
 )

@@ -3,7 +3,6 @@ package redrive_test
 import (
 	"bytes"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/wait"
 	"github.com/redrive-io/redrive/pipeline"
 )
 

@@ -3,7 +3,6 @@ package redrive_test
 import (
 	"context"
 	"fmt"
-	"github.com/redrive-io/redrive/internal/wait"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/redrive-io/redrive"
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/wait"
 	"github.com/redrive-io/redrive/pipeline"
 )
 

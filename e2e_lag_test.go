@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/IBM/sarama"
 
 	"github.com/redrive-io/redrive/dlq"
 	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // Lag and freshness from redrive itself, scraped from a `redrive run`

@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/redrive-io/redrive"
 	"github.com/redrive-io/redrive/enrich/mockapi"
+	"github.com/redrive-io/redrive/internal/wait"
 	"github.com/redrive-io/redrive/pipeline"
 )
 

@@ -1,13 +1,14 @@
 package enrich
 
 import (
-	"github.com/redrive-io/redrive/internal/wait"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // TestBreaker_OpensAndStopsSending proves invariant 3 ("an outage is cheap"):

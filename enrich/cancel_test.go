@@ -3,12 +3,13 @@ package enrich
 import (
 	"context"
 	"errors"
-	"github.com/redrive-io/redrive/internal/wait"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // enrichAsync runs Enrich in a goroutine and returns its error channel.

@@ -2,13 +2,14 @@ package enrich
 
 import (
 	"context"
-	"github.com/redrive-io/redrive/internal/wait"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // TestConcurrencyBound proves invariant 5 for the API: with Concurrency=4 the

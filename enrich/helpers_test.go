@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // countingServer is an httptest server that counts the requests it sees and

@@ -5,12 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/fakeclock"
-
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/redrive-io/redrive/internal/fakeclock"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // gatherText is the text exposition of the named metric family.

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // fakeClaim is a claim whose high-water mark the test sets, as sarama

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"github.com/redrive-io/redrive/internal/wait"
 	"log/slog"
 	"sync"
 	"testing"
@@ -13,6 +12,8 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // scriptedGroup plays one step per Consume call: a session that is set up

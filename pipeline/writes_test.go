@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/IBM/sarama"
 
 	"github.com/redrive-io/redrive/dlq"
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 // Invariant 8: a DLQ write that fails for a reason that may pass (the

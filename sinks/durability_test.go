@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/redrive-io/redrive/internal/wait"
 )
 
 var errStoreDown = errors.New("store is down")

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/redrive-io/redrive/internal/fakeclock"
-
 	"github.com/redrive-io/redrive/internal/wait"
 )
 

@@ -22,9 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/testenv"
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/IBM/sarama"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -34,6 +31,8 @@ import (
 	"github.com/redrive-io/redrive/enrich"
 	"github.com/redrive-io/redrive/enrich/mockapi"
 	"github.com/redrive-io/redrive/internal/embedded"
+	"github.com/redrive-io/redrive/internal/testenv"
+	"github.com/redrive-io/redrive/internal/wait"
 	"github.com/redrive-io/redrive/pipeline"
 	"github.com/redrive-io/redrive/sinks"
 )

@@ -14,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redrive-io/redrive/internal/wait"
-
 	"github.com/IBM/sarama"
 
+	"github.com/redrive-io/redrive/internal/wait"
 	"github.com/redrive-io/redrive/pipeline"
 )
 
