@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -30,13 +29,4 @@ func buildBinaries(ctx context.Context, dir string) (binaries, error) {
 		b.Commit = strings.TrimSpace(string(out))
 	}
 	return b, nil
-}
-
-// goCommand is the go command: GO in the environment, as the Makefile
-// passes it, else "go".
-func goCommand() string {
-	if g := os.Getenv("GO"); g != "" {
-		return g
-	}
-	return "go"
 }

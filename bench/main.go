@@ -85,6 +85,15 @@ func main() {
 	}
 }
 
+// goCommand is the go command: GO in the environment, as the Makefile
+// passes it, else "go".
+func goCommand() string {
+	if g := os.Getenv("GO"); g != "" {
+		return g
+	}
+	return "go"
+}
+
 // run is the whole command, so that it can be driven from a test.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options

@@ -61,6 +61,16 @@ var errNotObject = errors.New("value is not a JSON object")
 
 // decodeFields decodes a record's top-level fields for the rule and URL
 // templates.
+// DecodeRecord checks value as the pipeline checks an input record (one
+// JSON object, in UTF-8) and decodes its top-level fields as the rule sees
+// them. The error is the one a parked record's envelope would carry.
+func DecodeRecord(value []byte) (map[string]any, error) {
+	if err := scanObject(value, nil, nil); err != nil {
+		return nil, err
+	}
+	return decodeFields(value)
+}
+
 func decodeFields(value []byte) (map[string]any, error) {
 	var m map[string]any
 	if err := json.Unmarshal(value, &m); err != nil {

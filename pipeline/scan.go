@@ -301,7 +301,7 @@ func (s *scanner) str() error {
 			r, size := utf8.DecodeRune(v[i:])
 			if r == utf8.RuneError && size == 1 {
 				s.i = i
-				return s.fail("in a string (not UTF-8)")
+				return fmt.Errorf("value is not valid JSON: byte %#x at offset %d in a string is not UTF-8", v[i], i)
 			}
 			i += size
 		}

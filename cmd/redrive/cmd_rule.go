@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/peterbourgon/ff/v4"
 
 	"github.com/redrive-io/redrive/enrich"
+	"github.com/redrive-io/redrive/pipeline"
 )
 
 // newRuleCommand is `redrive rule`: try an --enrich-when rule on sample
@@ -97,12 +97,9 @@ func tryRuleOn(rule *enrich.Rule, name string, stdin io.Reader, stdout io.Writer
 
 // judge evaluates rule on one record as the pipeline would.
 func judge(rule *enrich.Rule, value []byte, sum *ruleSummary) string {
-	var fields map[string]any
-	if err := json.Unmarshal(bytes.TrimSpace(value), &fields); err != nil || fields == nil {
+	fields, err := pipeline.DecodeRecord(value)
+	if err != nil {
 		sum.malformed++
-		if err == nil {
-			err = errors.New("not a JSON object")
-		}
 		return "malformed: " + err.Error()
 	}
 	ok, err := rule.Match(fields)

@@ -18,19 +18,22 @@ func TestRuleCommandJudgesEachRecord(t *testing.T) {
 
 {"category":"X"}
 not json
+` + "{\"category\":\"X\",\"amount\":150,\"name\":\"caf\xe9\"}\n" + `[{"category":"X"}]
 `
 	if err := os.WriteFile(sample, []byte(lines), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"rule", "--enrich-when", `category == "X" && amount > 100`, sample}, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "2 of 4 records would be parked") {
+	if err == nil || !strings.Contains(err.Error(), "4 of 6 records would be parked") {
 		t.Fatalf("err = %v, want the parked count", err)
 	}
 	got := out.String()
 	for _, want := range []string{
 		":1\tmatch\n", ":2\tno match\n", ":4\trule_error: ", ":5\tmalformed: ",
-		"4 records: 1 match, 1 do not, 1 rule_error, 1 malformed",
+		":6\tmalformed: value is not valid JSON: byte 0xe9 at offset 40 in a string is not UTF-8", // as the pipeline parks it
+		":7\tmalformed: value is not a JSON object",
+		"6 records: 1 match, 1 do not, 1 rule_error, 3 malformed",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
