@@ -11,6 +11,9 @@ import (
 // Header names of the envelope. They are a public contract: the DLQ
 // inspector, downstream tools and older redrive versions read them.
 const (
+	// HeaderPrefix begins every header redrive writes; a record's other
+	// headers are its own and travel with it.
+	HeaderPrefix       = "redrive-"
 	HeaderAttempt      = "redrive-attempt"       // decimal; failed attempts so far (1 after the first failure)
 	HeaderFirstFailure = "redrive-first-failure" // RFC 3339 with nanoseconds, UTC
 	HeaderErrorClass   = "redrive-error-class"   // short machine-readable class, e.g. "http_5xx"

@@ -135,6 +135,7 @@ type forwarded struct {
 	Key       string
 	Value     string
 	Env       dlq.Envelope
+	Headers   []dlq.Header // as written: the record's own, then the envelope
 }
 
 // fakeForwarder acknowledges every write at once, with the error that
@@ -158,7 +159,7 @@ func (f *fakeForwarder) Forward(topic string, partition int32, key, value []byte
 		ferr = f.fail(topic, value, f.tries)
 	}
 	if ferr == nil {
-		f.sent = append(f.sent, forwarded{topic, partition, string(key), string(value), env})
+		f.sent = append(f.sent, forwarded{topic, partition, string(key), string(value), env, headers})
 	}
 	f.mu.Unlock()
 	done(ferr)

@@ -206,7 +206,7 @@ func (p *Processor) handoff(rec *record) {
 func (p *Processor) forward(rec *record, topic string, partition int32) {
 	rec.own() // the producer keeps the value until Kafka acknowledges it
 	rec.part.writeStarted(rec)
-	p.deps.Forwarder.Forward(topic, partition, rec.key, rec.value, rec.env.Headers(), func(err error) {
+	p.deps.Forwarder.Forward(topic, partition, rec.key, rec.value, rec.writeHeaders(), func(err error) {
 		p.written(rec, topic, partition, err)
 	})
 }
@@ -269,6 +269,7 @@ func (p *Processor) parkReduced(rec *record, we *WriteError) {
 	cause := fmt.Sprintf("record of %d bytes can never be written to %s (%v); parked reduced: the whole value is at the origin coordinates while the input topic retains it",
 		size, we.Topic, we.Err)
 	rec.env, rec.value = dlq.Reduce(rec.env, rec.value, keep, cause)
+	rec.headers = nil // what is kept must fit: the envelope says what is missing
 	if ok, suppressed := p.parkLog.allow("reduced"); ok {
 		p.log.Warn("record parked reduced: too large to write whole",
 			"origin", rec.env.Origin.String(), "key", string(rec.key), "size", size, "kept", len(rec.value),

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -315,6 +317,9 @@ type record struct {
 	// lookupMiss marks a record --lookup-miss pass writes unenriched.
 	source     string
 	lookupMiss bool
+	// headers are the record's Kafka headers as read (goka's map), its
+	// own and, from the DLQ, redrive's envelope (writeHeaders).
+	headers map[string][]byte
 	// cacheKey is the key under which the API's answer is cached; "" when
 	// there is no cache.
 	cacheKey string
@@ -357,3 +362,17 @@ const recordOverhead = 1 << 10
 // (record.fetched) has that whole buffer's rest as capacity, and one that
 // must wait is copied to its length (record.own).
 func recordCost(key, value []byte) int { return len(key) + len(value) + recordOverhead }
+
+// writeHeaders are the headers of rec's DLQ or parking copy: its own, in
+// key order (Kafka allows a key twice; goka's map kept the last), then its
+// envelope. redrive's own headers as read are replaced by the envelope.
+func (rec *record) writeHeaders() []dlq.Header {
+	var hs []dlq.Header
+	for k, v := range rec.headers {
+		if !strings.HasPrefix(k, dlq.HeaderPrefix) {
+			hs = append(hs, dlq.Header{Key: k, Value: v})
+		}
+	}
+	slices.SortFunc(hs, func(a, b dlq.Header) int { return strings.Compare(a.Key, b.Key) })
+	return append(hs, rec.env.Headers()...)
+}

@@ -42,6 +42,7 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 	if ctx.Key() == "" {
 		rec.key = nil
 	}
+	rec.headers = ctx.Headers()
 	rec.env.Origin = dlq.Origin{Topic: rec.topic, Partition: ctx.Partition(), Offset: rec.offset}
 	if rec.ts.Unix() > 0 {
 		// Carried in the envelope through the DLQ and parking, whose

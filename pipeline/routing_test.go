@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,52 @@ func TestRouting_DLQRecordWaitsWhatTheAPIAsked(t *testing.T) {
 	}
 	if d := due["k3"]; d < 500*time.Millisecond || d > time.Second {
 		t.Fatalf("k3 (no Retry-After) due after %s, want the policy's first delay (0.5s to 1s)", d)
+	}
+}
+
+// A record's own Kafka headers travel with it into the DLQ, back out of
+// it, and into parking, in key order before the envelope; redrive's
+// headers as read are replaced by the new envelope, never doubled.
+func TestRouting_RecordHeadersTravelWithIt(t *testing.T) {
+	fwd := &fakeForwarder{}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tt, _ := runWithTester(t, testConfig(), Deps{Matcher: rule(t), Enricher: &fakeEnricher{}, Sink: &fakeSink{}, Forwarder: fwd, Now: func() time.Time { return now }})
+	own := goka.Headers{"traceparent": []byte("00-abc-01"), "content-type": []byte("application/json")}
+	tt.Consume("in", "k1", []byte(`{"category":"X","outcome":"transient"}`), tester.WithHeaders(own))
+	tt.Consume("in", "k2", []byte(`{"category":"X","outcome":"permanent"}`), tester.WithHeaders(own))
+	due := dlq.Envelope{Attempt: 1, ErrorClass: "http_5xx", Origin: dlq.Origin{Topic: "in", Partition: 0, Offset: 7}, FirstFailure: now.Add(-time.Minute), NotBefore: now.Add(-time.Second)}
+	fromDLQ := headersOf(due)
+	fromDLQ["traceparent"] = []byte("00-def-01")
+	tt.Consume("in.dlq", "k3", []byte(`{"category":"X","outcome":"transient"}`), tester.WithHeaders(fromDLQ))
+
+	writes := append(fwd.to("in.dlq"), fwd.to("in.parking")...)
+	if len(writes) != 3 {
+		t.Fatalf("%d writes, want 3: %+v", len(writes), writes)
+	}
+	for _, w := range writes {
+		want := []string{"content-type=application/json", "traceparent=00-abc-01"}
+		if w.Key == "k3" {
+			want = []string{"traceparent=00-def-01"}
+		}
+		var got []string
+		attempts := 0
+		for _, h := range w.Headers {
+			if h.Key == dlq.HeaderAttempt {
+				attempts++
+			}
+			if !strings.HasPrefix(h.Key, dlq.HeaderPrefix) {
+				got = append(got, h.Key+"="+string(h.Value))
+			}
+		}
+		if !slices.Equal(got, want) || !strings.HasPrefix(w.Headers[len(want)].Key, dlq.HeaderPrefix) {
+			t.Errorf("%s to %s: own headers %v, want %v before the envelope", w.Key, w.Topic, got, want)
+		}
+		if attempts != 1 {
+			t.Errorf("%s to %s: %d %s headers, want 1", w.Key, w.Topic, attempts, dlq.HeaderAttempt)
+		}
+	}
+	if k3 := fwd.to("in.dlq"); len(k3) != 2 || k3[1].Key != "k3" || k3[1].Env.Attempt != 2 {
+		t.Fatalf("the DLQ record's rewrite = %+v, want k3 at attempt 2", k3)
 	}
 }
 

@@ -56,7 +56,7 @@ func ReplayMessage(r Record, input string, partitions int32, now time.Time) OutM
 	env.Replayed = now
 	var hs []dlq.Header
 	for _, h := range r.Headers {
-		if !strings.HasPrefix(h.Key, "redrive-") {
+		if !strings.HasPrefix(h.Key, dlq.HeaderPrefix) {
 			hs = append(hs, h)
 		}
 	}
