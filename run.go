@@ -244,7 +244,7 @@ func (r *Runner) openSink(ctx context.Context, o options) error {
 			}
 			client = c
 		}
-		r.store = sinks.NewS3Store(client, t.S3.Bucket)
+		r.store = sinks.NewS3Store(client, t.S3.Bucket, t.S3.Encryption)
 	}
 	unreachable := storeUnreachable
 	if t.OutputDir != "" {

@@ -84,6 +84,8 @@ type Lookup struct {
 type S3 struct {
 	Bucket string
 	Client sinks.S3ClientConfig
+	// Encryption is the server-side encryption each upload asks for.
+	Encryption sinks.Encryption
 }
 
 // SetDefaults fills zero fields with their documented defaults.
@@ -138,6 +140,9 @@ func (t Topology) Validate() error {
 		return errors.New("s3-bucket and output-dir: give only one")
 	case t.S3.Bucket != "":
 		if err := t.S3.Client.Validate(); err != nil {
+			return err
+		}
+		if err := t.S3.Encryption.Validate(); err != nil {
 			return err
 		}
 	}

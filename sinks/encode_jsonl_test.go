@@ -20,7 +20,7 @@ func TestLineAndTailAreCopiedDuringAdd(t *testing.T) {
 			cfg := testConfig()
 			cfg.Prefix = "t"
 			cfg.Compression = compression
-			b, err := NewBatcher(cfg, NewS3Store(client, bucket), WithClock(func() time.Time { return t0 }))
+			b, err := NewBatcher(cfg, NewS3Store(client, bucket, Encryption{}), WithClock(func() time.Time { return t0 }))
 			if err != nil {
 				t.Fatal(err)
 			}

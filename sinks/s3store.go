@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // S3API is the slice of the S3 API this package calls; *s3.Client satisfies it.
@@ -25,11 +28,36 @@ type S3API interface {
 type s3Store struct {
 	client S3API
 	bucket string
+	enc    Encryption
 }
 
-// NewS3Store returns a Store that writes objects to bucket through client.
-func NewS3Store(client S3API, bucket string) Store {
-	return &s3Store{client: client, bucket: bucket}
+// Encryption is the server-side encryption an upload asks for. Buckets
+// whose policy denies uploads without it are common; without such a
+// policy S3 encrypts with the bucket's default anyway.
+type Encryption struct {
+	// SSE is the x-amz-server-side-encryption header: AES256, aws:kms or
+	// aws:kms:dsse; empty asks for nothing (the bucket's default).
+	SSE string
+	// KMSKeyID is the KMS key (ID, ARN or alias ARN) for aws:kms and
+	// aws:kms:dsse; empty: the account's default key for S3.
+	KMSKeyID string
+}
+
+// Validate reports a setting that cannot work, naming its flag.
+func (e Encryption) Validate() error {
+	switch {
+	case e.SSE != "" && !slices.Contains(types.ServerSideEncryption("").Values(), types.ServerSideEncryption(e.SSE)):
+		return fmt.Errorf("s3-sse: %q is not one of %v", e.SSE, types.ServerSideEncryption("").Values())
+	case e.KMSKeyID != "" && !strings.HasPrefix(e.SSE, "aws:kms"):
+		return fmt.Errorf("s3-sse-kms-key-id: needs --s3-sse aws:kms or aws:kms:dsse (got %q)", e.SSE)
+	}
+	return nil
+}
+
+// NewS3Store returns a Store that writes objects to bucket through client,
+// each asking for enc.
+func NewS3Store(client S3API, bucket string, enc Encryption) Store {
+	return &s3Store{client: client, bucket: bucket, enc: enc}
 }
 
 // Put uploads body with one PutObject. The body is a bytes.Reader: the SDK needs a
@@ -47,6 +75,12 @@ func (s *s3Store) Put(ctx context.Context, key string, body []byte, contentType,
 	}
 	if contentEncoding != "" {
 		in.ContentEncoding = aws.String(contentEncoding)
+	}
+	if s.enc.SSE != "" {
+		in.ServerSideEncryption = types.ServerSideEncryption(s.enc.SSE)
+	}
+	if s.enc.KMSKeyID != "" {
+		in.SSEKMSKeyId = aws.String(s.enc.KMSKeyID)
 	}
 	if _, err := s.client.PutObject(ctx, in); err != nil {
 		return fmt.Errorf("sinks: put s3://%s/%s: %w", s.bucket, key, err)

@@ -65,7 +65,7 @@ func TestS3StoreEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	const bucket = "redrive-test"
 	client := newFakeBucket(t, bucket)
-	store := NewS3Store(client, bucket)
+	store := NewS3Store(client, bucket, Encryption{})
 	if err := store.Check(ctx); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestS3StoreEndToEnd(t *testing.T) {
 // the Batcher would retry rather than report it durable).
 func TestS3StoreCheckMissingBucket(t *testing.T) {
 	client, endpoint := newFakeS3(t, false)
-	store := NewS3Store(client, "no-such-bucket")
+	store := NewS3Store(client, "no-such-bucket", Encryption{})
 	err := store.Check(context.Background())
 	if err == nil || !strings.Contains(err.Error(), `"no-such-bucket"`) || !strings.Contains(err.Error(), endpoint) {
 		t.Fatalf("Check = %v, want an error naming the bucket and %s", err, endpoint)
@@ -145,7 +145,7 @@ func TestS3StoreCheckMissingBucket(t *testing.T) {
 // context's error, which is how a flush or Close stops an upload.
 func TestS3StorePutHonoursContext(t *testing.T) {
 	client, _ := newFakeS3(t, false)
-	store := NewS3Store(client, "any")
+	store := NewS3Store(client, "any", Encryption{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := store.Put(ctx, "k.jsonl", []byte("x\n"), contentTypeNDJSON, ""); !errors.Is(err, context.Canceled) {

@@ -23,7 +23,7 @@ func TestZstdRoundTripThroughReadBatches(t *testing.T) {
 	cfg.Prefix = "z"
 	cfg.Compression = CompressionZstd
 	cfg.MaxRecords = 3000
-	b, err := NewBatcher(cfg, NewS3Store(client, bucket), WithClock(func() time.Time { return t0 }))
+	b, err := NewBatcher(cfg, NewS3Store(client, bucket, Encryption{}), WithClock(func() time.Time { return t0 }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,6 +167,8 @@ func bindRunFlags(fs flagSet, c *runConfig) {
 	fs.str(&t.S3.Client.Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL (empty: AWS)")
 	fs.str(&t.S3.Client.Region, "s3-region", d.S3.Client.Region, "S3 region")
 	fs.boolean(&t.S3.Client.PathStyle, "s3-path-style", "address buckets by path (most S3-compatible servers need it)")
+	fs.str(&t.S3.Encryption.SSE, "s3-sse", "", "server-side encryption each upload asks for: AES256, aws:kms or aws:kms:dsse, as a bucket policy may require (empty: the bucket's default)")
+	fs.str(&t.S3.Encryption.KMSKeyID, "s3-sse-kms-key-id", "", "KMS key (ID or ARN) for --s3-sse aws:kms (empty: the account's default key for S3)")
 	fs.str(&t.OutputDir, "output-dir", "", "write batches to this local directory instead of S3")
 	fs.integer(&t.Sink.MaxRecords, "batch-max-records", d.Sink.MaxRecords, "seal an S3 batch at this many records")
 	t.Sink.MaxBytes = d.Sink.MaxBytes

@@ -161,6 +161,8 @@ func TestBadFlagsNameTheFlag(t *testing.T) {
 		{append([]string{"--partition-time=field:"}, minimalRun...), "partition-time: "},
 		{append([]string{"--partition-layout=weekly"}, minimalRun...), "partition-layout: "},
 		{append([]string{"--tombstones=delete"}, minimalRun...), "tombstones: "},
+		{append([]string{"--s3-sse=kms"}, minimalRun...), "s3-sse: "},
+		{append([]string{"--s3-sse-kms-key-id=k"}, minimalRun...), "s3-sse-kms-key-id: "},
 	} {
 		_, err := parseRunArgs(tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

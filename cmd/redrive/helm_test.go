@@ -1124,7 +1124,7 @@ enrich:
   breakerFailures: 3
   breakerOpenFor: 20s
 lookup: {topic: profiles, key: user_id, miss: retry, dir: /tmp/lookup, maxBytes: 64MiB, cacheTtl: 5m, cacheSize: 500}
-s3: {bucket: b, prefix: p, endpoint: "http://minio:9000", region: eu-west-1, pathStyle: true}
+s3: {bucket: b, prefix: p, endpoint: "http://minio:9000", region: eu-west-1, pathStyle: true, sse: "aws:kms", sseKmsKeyId: "alias/redrive"}
 batch:
   maxRecords: 100
   maxBytes: 1MiB

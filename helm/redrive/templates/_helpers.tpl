@@ -160,6 +160,8 @@ groups and order as `redrive run --help`.
   (list "s3-endpoint" $s.endpoint)
   (list "s3-region" $s.region)
   (list "s3-path-style" $s.pathStyle)
+  (list "s3-sse" $s.sse)
+  (list "s3-sse-kms-key-id" $s.sseKmsKeyId)
   (list "batch-max-records" $v.batch.maxRecords)
   (list "batch-max-bytes" $v.batch.maxBytes)
   (list "batch-max-age" $v.batch.maxAge)

@@ -27,9 +27,9 @@ func (r *putRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("ETag", `"x"`)
 }
 
-// putThrough uploads one object through NewS3Client to an HTTPS endpoint
-// and returns what the endpoint received.
-func putThrough(t *testing.T) (http.Header, string) {
+// putThrough uploads one object through NewS3Client to an HTTPS endpoint,
+// asking for enc, and returns what the endpoint received.
+func putThrough(t *testing.T, enc Encryption) (http.Header, string) {
 	t.Helper()
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
@@ -41,7 +41,7 @@ func putThrough(t *testing.T) (http.Header, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := NewS3Store(client, "b").Put(context.Background(), "a/b.jsonl", []byte("{\"a\":1}\n"), contentTypeNDJSON, ""); err != nil {
+	if err := NewS3Store(client, "b", enc).Put(context.Background(), "a/b.jsonl", []byte("{\"a\":1}\n"), contentTypeNDJSON, ""); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	rec.mu.Lock()
@@ -55,7 +55,7 @@ func putThrough(t *testing.T) (http.Header, string) {
 // (XAmzContentSHA256Mismatch). With --s3-endpoint, uploads are a plain
 // signed body unless AWS_REQUEST_CHECKSUM_CALCULATION asks otherwise.
 func TestS3CompatibleEndpointGetsAPlainUpload(t *testing.T) {
-	h, body := putThrough(t)
+	h, body := putThrough(t, Encryption{})
 	if body != "{\"a\":1}\n" {
 		t.Errorf("the endpoint received %q, want the object as it is", body)
 	}
@@ -74,7 +74,38 @@ func TestS3CompatibleEndpointGetsAPlainUpload(t *testing.T) {
 	// The SDK's own setting still wins: the check above would see the
 	// trailing checksum without redrive's default.
 	t.Setenv("AWS_REQUEST_CHECKSUM_CALCULATION", "when_supported")
-	if h, _ := putThrough(t); h.Get("X-Amz-Trailer") == "" && h.Get("X-Amz-Checksum-Crc32") == "" {
+	if h, _ := putThrough(t, Encryption{}); h.Get("X-Amz-Trailer") == "" && h.Get("X-Amz-Checksum-Crc32") == "" {
 		t.Errorf("AWS_REQUEST_CHECKSUM_CALCULATION=when_supported: no checksum sent (headers %v)", h)
+	}
+}
+
+// An upload asks for the server-side encryption configured, as a bucket
+// policy that denies unencrypted uploads requires, and for nothing when
+// none is configured.
+func TestUploadsAskForTheEncryptionConfigured(t *testing.T) {
+	for _, tc := range []struct {
+		enc      Encryption
+		sse, kms string
+	}{
+		{Encryption{}, "", ""},
+		{Encryption{SSE: "AES256"}, "AES256", ""},
+		{Encryption{SSE: "aws:kms", KMSKeyID: "arn:aws:kms:eu-west-1:1:key/k"}, "aws:kms", "arn:aws:kms:eu-west-1:1:key/k"},
+	} {
+		h, _ := putThrough(t, tc.enc)
+		if got := h.Get("X-Amz-Server-Side-Encryption"); got != tc.sse {
+			t.Errorf("%+v: x-amz-server-side-encryption %q, want %q", tc.enc, got, tc.sse)
+		}
+		if got := h.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"); got != tc.kms {
+			t.Errorf("%+v: KMS key %q, want %q", tc.enc, got, tc.kms)
+		}
+	}
+	for enc, want := range map[Encryption]string{
+		{SSE: "aes256"}:                "s3-sse: ",
+		{KMSKeyID: "k"}:                "s3-sse-kms-key-id: ",
+		{SSE: "AES256", KMSKeyID: "k"}: "s3-sse-kms-key-id: ",
+	} {
+		if err := enc.Validate(); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%+v: %v, want an error beginning %q", enc, err, want)
+		}
 	}
 }
