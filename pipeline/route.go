@@ -66,7 +66,7 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 
 	if rec.fromDLQ() {
 		p.stats.inDLQ.Add(1)
-		env, err := dlq.ParseMap(ctx.Headers())
+		env, err := dlq.ParseMap(rec.headers)
 		if err != nil {
 			p.park(rec, ClassBadEnvelope, err)
 			return
@@ -80,11 +80,11 @@ func (p *Processor) consume(ctx goka.Context, msg any) {
 		p.tombstone(rec)
 		return
 	}
-	if _, replayed := ctx.Headers()[dlq.HeaderReplayed]; replayed {
+	if _, replayed := rec.headers[dlq.HeaderReplayed]; replayed {
 		// A record an operator replayed from parking: a fresh start
 		// (attempt 0) that keeps its origin, so downstream still
 		// de-duplicates it against earlier copies.
-		if env, err := dlq.ParseMap(ctx.Headers()); err == nil {
+		if env, err := dlq.ParseMap(rec.headers); err == nil {
 			rec.env = dlq.Envelope{Origin: env.Origin, Replayed: env.Replayed, OriginTime: env.OriginTime}
 		}
 	}
