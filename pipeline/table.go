@@ -356,14 +356,14 @@ func (t *Table) Run(ctx context.Context) error {
 func (t *Table) runOnce(ctx context.Context, caughtUp func()) error {
 	var closers closerList
 	defer closers.close()
-	v, err := goka.NewView(t.brokers, goka.Table(t.cfg.Topic), new(codec.Bytes), t.viewOptions(&closers)...)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	v, err := goka.NewView(t.brokers, goka.Table(t.cfg.Topic), new(codec.Bytes), t.viewOptions(runCtx.Done(), &closers)...)
 	if err != nil {
 		return err
 	}
 	t.view.Store(v)
 	defer t.view.Store(nil)
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- v.Run(runCtx) }()
 	running := v.WaitRunning()
@@ -421,7 +421,7 @@ func (t *Table) logProgress(ctx context.Context, v *goka.View) {
 // sarama settings (closed by closers when the view is done: goka's View
 // closes neither), goka's logs through slog, then any extra options, then
 // the kept storages.
-func (t *Table) viewOptions(closers *closerList) []goka.ViewOption {
+func (t *Table) viewOptions(stop <-chan struct{}, closers *closerList) []goka.ViewOption {
 	opts := []goka.ViewOption{goka.WithViewLogger(gokaLogger{t.log.With("component", "goka-view")})}
 	if t.sarama != nil {
 		cfg := t.sarama
@@ -440,7 +440,7 @@ func (t *Table) viewOptions(closers *closerList) []goka.ViewOption {
 				if err != nil {
 					return nil, err
 				}
-				end, err := newReadableEndTM(tm, brokers, *cfg)
+				end, err := newReadableEndTM(tm, brokers, *cfg, stop)
 				if err != nil {
 					return nil, errors.Join(err, tm.Close())
 				}

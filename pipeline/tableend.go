@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -38,18 +39,19 @@ const (
 type readableEndTM struct {
 	goka.TopicManager
 	probe sarama.Consumer
+	stop  <-chan struct{} // the view's run ended: a probe gives up
 }
 
 // newReadableEndTM wraps tm; probe reads with cfg's settings and
-// probeMaxWait. Close closes both.
-func newReadableEndTM(tm goka.TopicManager, brokers []string, cfg sarama.Config) (*readableEndTM, error) {
+// probeMaxWait, until stop is closed. Close closes both.
+func newReadableEndTM(tm goka.TopicManager, brokers []string, cfg sarama.Config, stop <-chan struct{}) (*readableEndTM, error) {
 	cfg.Consumer.MaxWaitTime = probeMaxWait
 	cfg.ClientID += "-end"
 	probe, err := sarama.NewConsumer(brokers, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &readableEndTM{TopicManager: tm, probe: probe}, nil
+	return &readableEndTM{TopicManager: tm, probe: probe, stop: stop}, nil
 }
 
 // GetOffset implements goka.TopicManager: OffsetNewest is the readable end.
@@ -62,7 +64,7 @@ func (tm *readableEndTM) GetOffset(topic string, partition int32, at int64) (int
 	if err != nil {
 		return 0, err
 	}
-	return readableEnd(tm.probe, topic, partition, oldest, end)
+	return readableEnd(tm.probe, tm.stop, topic, partition, oldest, end)
 }
 
 // Close closes the probe's consumer and the topic manager.
@@ -78,10 +80,10 @@ func (tm *readableEndTM) Close() error {
 // end that a consumer is handed, or oldest when there is none. It reads the
 // last probeFirstWindow offsets first, and more only when those hold no
 // such record.
-func readableEnd(probe sarama.Consumer, topic string, partition int32, oldest, end int64) (int64, error) {
+func readableEnd(probe sarama.Consumer, stop <-chan struct{}, topic string, partition int32, oldest, end int64) (int64, error) {
 	for window := int64(probeFirstWindow); end > oldest; window *= probeGrowth {
 		from := max(oldest, end-window)
-		last, err := lastHanded(probe, topic, partition, from, end)
+		last, err := lastHanded(probe, stop, topic, partition, from, end)
 		if err != nil {
 			return 0, err
 		}
@@ -98,8 +100,9 @@ func readableEnd(probe sarama.Consumer, topic string, partition int32, oldest, e
 // lastHanded reads topic/partition from offset from and returns the offset
 // of the last record below end that it is handed, or -1 when there is none.
 // The record at end-1 ends the read at once; otherwise the read ends once a
-// fetch has answered and nothing more arrived for probeQuiet.
-func lastHanded(probe sarama.Consumer, topic string, partition int32, from, end int64) (int64, error) {
+// fetch has answered and nothing more arrived for probeQuiet; a stop ends
+// it with an error.
+func lastHanded(probe sarama.Consumer, stop <-chan struct{}, topic string, partition int32, from, end int64) (int64, error) {
 	pc, err := probe.ConsumePartition(topic, partition, from)
 	if err != nil {
 		return 0, err
@@ -114,7 +117,10 @@ func lastHanded(probe sarama.Consumer, topic string, partition int32, from, end 
 	answered := false
 	for {
 		select {
-		case m := <-pc.Messages():
+		case m, ok := <-pc.Messages():
+			if !ok {
+				return 0, fmt.Errorf("lookup table: reading %s/%d near its end: the consumer was closed: %w", topic, partition, net.ErrClosed)
+			}
 			if m.Offset >= end {
 				return last, nil // a record written since end was read
 			}
@@ -137,6 +143,8 @@ func lastHanded(probe sarama.Consumer, topic string, partition int32, from, end 
 				return last, nil
 			}
 			quiet.Reset(probeQuiet)
+		case <-stop:
+			return 0, fmt.Errorf("lookup table: reading %s/%d near its end: %w", topic, partition, context.Canceled)
 		case <-deadline:
 			return 0, fmt.Errorf("lookup table: no answer reading %s/%d near its end: %w", topic, partition, context.DeadlineExceeded)
 		}
