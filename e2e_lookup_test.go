@@ -92,6 +92,10 @@ func (e *env) lookupOutput(t *testing.T) map[int]outputRecord {
 // the API, after the outage; none is lost. A user's table value updated
 // mid-stream is used by the records read after the update.
 func TestE2E_LookupTableCarriesKnownKeysThroughAnAPIOutage(t *testing.T) {
+	// It mostly waits out its API's outage, on topics of its own: it runs
+	// beside the other waiting tests, after the ones that stop shared
+	// services.
+	t.Parallel()
 	e := newEnv(t, 1)
 	api, apiURL := startAPI(t, mockapi.Config{Latency: 2 * time.Millisecond, Seed: 14})
 	e.createTopics(t, 1)

@@ -23,6 +23,10 @@ import (
 // Once the DLQ is grown, the session comes back by itself and every record,
 // in the new partitions too, reaches S3.
 func TestE2E_InputPartitionsAddedWhileRunning(t *testing.T) {
+	// It mostly waits for the group's one-minute partition check, on
+	// topics of its own: it runs beside the other waiting tests, after
+	// the ones that stop shared services.
+	t.Parallel()
 	e := newEnv(t, 1)
 	e.createTopics(t, 1)
 	first := produce(t, e.brokers, e.topic(), sampleRecords(200, 0))
